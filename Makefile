@@ -1,0 +1,22 @@
+# The two commands in the README: `make demo` (main job) and `make test` (whole test suite).
+# Both set up .venv themselves (tools/bootstrap.sh; a second run skips the install).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CLIP ?=
+.PHONY: demo test venv bench docs export clean-nbs
+
+venv:
+	@bash tools/bootstrap.sh
+
+demo: venv
+	$(PY) -m deepfovea_nb.demo $(if $(CLIP),--clip "$(CLIP)")
+
+test: venv
+	$(PY) -m pytest
+
+bench: venv
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+export: venv
+	$(VENV)/bin/nbdev_export && $(VENV)/bin/nbdev_clean
