@@ -10,7 +10,7 @@ venv:
 	@bash tools/bootstrap.sh
 
 demo: venv
-	$(PY) -m deepfovea_nb.demo $(if $(CLIP),--clip "$(CLIP)")
+	$(PY) tools/demo.py $(if $(CLIP),--clip "$(CLIP)")
 
 test: venv
 	$(PY) -m pytest

@@ -1,5 +1,6 @@
 """Packaging shim: every field comes from settings.ini, the single source of metadata."""
 from configparser import ConfigParser
+from pathlib import Path
 
 import setuptools
 
@@ -13,9 +14,14 @@ setuptools.setup(
     name=cfg["lib_name"],
     version=cfg["version"],
     description=cfg["description"],
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    classifiers=["Programming Language :: Python :: 3", "License :: OSI Approved :: Apache Software License"],
+    project_urls={"Source": cfg["git_url"]},
     author=cfg["author"],
     author_email=cfg["author_email"],
     license="Apache-2.0",
+    license_files=["LICENSE"],
     url=cfg["git_url"],
     python_requires=">=" + cfg["min_python"],
     packages=setuptools.find_packages(include=[cfg["lib_path"], cfg["lib_path"] + ".*"]),
@@ -25,5 +31,5 @@ setuptools.setup(
     extras_require={"dev": dev_requirements},
     keywords=cfg["keywords"],
     zip_safe=False,
-    entry_points={"nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    entry_points={"nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"], "console_scripts": []},
 )
