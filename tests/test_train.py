@@ -1,0 +1,73 @@
+"""Training runs in separate processes: kill-and-resume equals one run, and 2-process data parallel (gloo)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from deepfovea_nb.train import list_checkpoints, load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SCRIPT = """
+import sys, torch
+torch.set_num_threads(1)
+from deepfovea_nb.train import train, make_config
+out, steps, resume = sys.argv[1], int(sys.argv[2]), (sys.argv[3] if len(sys.argv) > 3 else None)
+run = train(make_config("tiny", out_dir=out, steps=steps, ckpt_every=1, keep_last=10, resume=resume), progress=False)
+if run.world > 1:
+    import torch.distributed as dist
+    flat = torch.cat([p.detach().flatten() for p in list(run.G.parameters()) + list(run.D.parameters())])
+    got = [torch.zeros_like(flat) for _ in range(run.world)]
+    dist.all_gather(got, flat)
+    assert all(torch.equal(got[0], g) for g in got), "ranks disagree on the weights"
+    if run.rank == 0: print("RANKS AGREE")
+    dist.destroy_process_group()
+"""
+
+
+def _train(out: Path, steps: int, resume: str | None = None, **kw) -> subprocess.Popen:
+    args = [sys.executable, "-c", SCRIPT, str(out), str(steps)] + ([resume] if resume else [])
+    return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _weights(out: Path) -> dict:
+    ck = load_checkpoint(out / "checkpoints")
+    return {f"{net}.{k}": v for net in ("G", "D", "D_fft", "objective") for k, v in ck[net].items()} | {"step": ck["step"]}
+
+
+def test_kill_and_resume_gives_the_same_weights(tmp_path):
+    k = 2
+    straight = _train(tmp_path / "straight", 2 * k)
+    killed = _train(tmp_path / "killed", 2 * k)
+    deadline = time.time() + 600
+    while time.time() < deadline and not any(int(p.stem.split("_")[1]) >= k for p in list_checkpoints(tmp_path / "killed/checkpoints")):
+        assert killed.poll() is None, killed.communicate()[1][-3000:]
+        time.sleep(0.1)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    at = load_checkpoint(tmp_path / "killed/checkpoints")["step"]
+    assert k <= at < 2 * k, f"kill came too late (checkpoint at step {at})"
+    resumed = _train(tmp_path / "killed", 2 * k, "auto")
+    for p in (straight, resumed):
+        _, err = p.communicate(timeout=900)
+        assert p.returncode == 0, err[-3000:]
+    a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "killed")
+    assert a["step"] == b["step"] == 2 * k
+    diff = [n for n in a if n != "step" and not torch.equal(a[n], b[n])]
+    assert not diff, f"resumed run differs in {diff[:5]}"
+
+
+def test_two_process_data_parallel_gloo(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "--no-python", sys.executable, "-c", SCRIPT,
+           str(tmp_path / "ddp"), "2"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env, check=False)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "RANKS AGREE" in r.stdout
+    ck = load_checkpoint(tmp_path / "ddp/checkpoints")
+    assert ck["step"] == 2 and len(ck["ranks"]) == 2 and ck["config"]["batch_size"] == 1
+    assert ck["ranks"][0]["rng"]["gens"]["mask"].ne(ck["ranks"][1]["rng"]["gens"]["mask"]).any(), "ranks must draw different masks"
