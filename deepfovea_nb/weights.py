@@ -4,16 +4,15 @@
 
 # %% ../nbs/04b_weights.ipynb #847eb496
 from __future__ import annotations
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from .frames import file_sha256  # one SHA-256 helper for clips and weights
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'WeightSpec', 'sha256_file', 'weight_dirs', 'check_hash', 'weights_path', 'load_weights',
-           'available_weights']
+__all__ = ['WEIGHTS', 'WeightSpec', 'weight_dirs', 'check_hash', 'weights_path', 'load_weights', 'available_weights']
 
 # %% ../nbs/04b_weights.ipynb #d960bbd9
 @dataclass(frozen=True)
@@ -37,13 +36,6 @@ WEIGHTS: dict[str, WeightSpec] = {s.name: s for s in [
 ]}
 
 # %% ../nbs/04b_weights.ipynb #b669b2d4
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    "Hex SHA-256 of a file."
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(chunk), b""): h.update(b)
-    return h.hexdigest()
-
 def weight_dirs() -> list[Path]:
     "Folders searched for pretrained files, in order."
     dirs = [Path(os.environ["DEEPFOVEA_NB_WEIGHTS"])] if os.environ.get("DEEPFOVEA_NB_WEIGHTS") else []
@@ -54,7 +46,7 @@ def weight_dirs() -> list[Path]:
 def check_hash(spec: WeightSpec, path: Path) -> Path:
     "Raise if the file's SHA-256 does not start with the spec's published prefix."
     if spec.sha256_prefix:
-        got = sha256_file(path)
+        got = file_sha256(path)
         if not got.startswith(spec.sha256_prefix):
             raise ValueError(f"{path} has SHA-256 {got[:16]}..., expected {spec.sha256_prefix}... for {spec.name} "
                              f"({spec.url}); the file is corrupt or a different release: delete it and fetch it again")
@@ -76,7 +68,7 @@ def weights_path(name: str, path: str | Path | None = None, download: bool = Fal
         cache.mkdir(parents=True, exist_ok=True)
         dst = cache / spec.filename
         torch.hub.download_url_to_file(spec.url, str(dst), hash_prefix=spec.sha256_prefix, progress=True)
-        print(f"downloaded {spec.url} -> {dst} (sha256 {sha256_file(dst)})")
+        print(f"downloaded {spec.url} -> {dst} (sha256 {file_sha256(dst)})")
         return dst
     raise FileNotFoundError(
         f"pretrained weights for {name} ({spec.what}) are missing: fetch {spec.url} and save it as {cache / spec.filename} "
