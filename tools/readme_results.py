@@ -1,0 +1,40 @@
+"""Regenerate README.md's results section from results/demo/ (written by `make demo`); never typed by hand."""
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def section(res: Path) -> str:
+    "The markdown between the README markers, from the files in `res`."
+    run = json.loads((res / "train" / "run.json").read_text())
+    ev = json.loads((res / "metrics.json").read_text())
+    cfg = run["config"]
+    terms = ", ".join(f"{k} {v:g}" for k, v in run["loss_terms"].items())
+    lines = [
+        f"Produced by `make demo` on `{Path(run['data']).name}`: {cfg['steps']} training steps on CPU at "
+        f"{cfg['hr_size'][0] // 4}x{cfg['hr_size'][1] // 4} -> {cfg['hr_size'][0]}x{cfg['hr_size'][1]}, "
+        f"{cfg['n_frames']} frames per window, schedule `{cfg['schedule']}`, loss terms (weights): {terms}. "
+        f"Evaluated on {ev['frames']} frames ({ev['windows']} windows) of video `{ev['video']}`. "
+        "A CPU demo shows the pipeline working and the losses falling; it is not a trained DeepFovea model.",
+        "", (res / "metrics.md").read_text().strip(), "",
+        "![input / baselines / model / label](results/demo/strip.png)", "",
+        "![quality vs eccentricity](results/demo/eccentricity.png)", "",
+        "![training losses](results/demo/loss_curves.png)",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if START not in text or END not in text: raise SystemExit(f"README.md lacks the {START} / {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + START + "\n" + section(ROOT / "results" / "demo") + "\n" + END + tail)
+    print("readme_results: README.md results section regenerated from results/demo/")
+
+
+if __name__ == "__main__":
+    main()
