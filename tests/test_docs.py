@@ -1,0 +1,150 @@
+"""The rendered docs in a real browser: build the site (tools/build_docs.py), open the index and the sampling page in
+headless Chromium, check the console, the images and links, drag a pre-rendered slider, save screenshots to results/docs/."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from browser import Browser, require_browser
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "_docs"
+# The pages this test opens must show their outputs: the build may execute these two (the rest come from the cache or an
+# executed copy under results/, else render without outputs); a build of the same inputs is reused (--if-stale).
+BUILD = [sys.executable, str(ROOT / "tools" / "build_docs.py"), "--execute", "index,00_sampling", "--if-stale", "--strict"]
+BUILD_TIMEOUT_S = int(os.environ.get("DOCS_BUILD_TIMEOUT_S", "900"))
+
+
+@pytest.fixture(scope="module")
+def browser_paths():
+    return require_browser()
+
+
+@pytest.fixture(scope="module")
+def site(browser_paths) -> Path:
+    t0 = time.time()
+    r = subprocess.run(BUILD, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
+    assert r.returncode == 0, f"docs build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+    info = json.loads((DOCS / ".build-info.json").read_text())
+    for page in ("index", "00_sampling"):
+        assert not info["pages"][page].startswith(("not executed", "FAILED")), f"{page} has no outputs: {info['pages'][page]}"
+    print(f"docs build {time.time() - t0:.0f}s: {info['pages']}")
+    return DOCS
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    "The site over HTTP on 127.0.0.1 (as a reader or a docs host serves it: file:// pages may not load fonts)."
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args): pass
+    handler = partial(Quiet, directory=str(site))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown(); httpd.server_close()
+
+
+@pytest.fixture
+def browser(browser_paths):
+    with Browser(*browser_paths) as b:
+        yield b
+
+
+def _local(url: str) -> Path | None:
+    "The file under _docs/ that a URL of the local server names (None for other hosts and data: URLs)."
+    u = urlparse(url)
+    return DOCS / unquote(u.path).lstrip("/") if u.scheme == "http" and u.hostname == "127.0.0.1" else None
+
+
+def check_page(b: Browser, base: str, page: str, math: bool = False) -> dict:
+    "Open `page`; assert no console errors, every image decoded and present on disk, every local link and asset present."
+    b.driver.get(f"{base}/{page}")
+    b.wait("document.readyState === 'complete'", 30, f"{page} to load")
+    if math:  # MathJax 2 typesets asynchronously; errors would show in the console or as merror nodes
+        b.wait("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
+               60, "MathJax to typeset the page")
+        assert not b.driver.execute_script("return document.querySelectorAll('.merror, .MathJax_Error').length"), "MathJax error on the page"
+    b.wait("Array.from(document.images).every(i => i.complete)", 30, "images to load")
+    imgs = b.driver.execute_script("return Array.from(document.images).map(i => [i.src, i.naturalWidth]);")
+    broken = [src[:120] for src, w in imgs if not w]
+    assert not broken, f"{page}: images that did not load: {broken}"
+    missing = [src for src, _ in imgs if (p := _local(src)) and not p.is_file()]
+    assert not missing, f"{page}: images referenced but absent: {missing}"
+    anchors = b.driver.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);")
+    assets = b.driver.execute_script("""return [].concat(
+        Array.from(document.querySelectorAll('link[href]')).map(l => l.href),
+        Array.from(document.querySelectorAll('script[src]')).map(s => s.src),
+        Array.from(document.querySelectorAll('iframe[src]')).map(f => f.src), Array.from(document.images).map(i => i.src));""")
+    dead = sorted({r for r in anchors + assets if (p := _local(r.split('#')[0].split('?')[0])) and not p.exists()})
+    assert not dead, f"{page}: links to files that do not exist: {dead}"
+    remote = sorted({r for r in assets if urlparse(r).scheme in ("http", "https") and not _local(r)})
+    assert not remote, f"{page}: loads assets from the network: {remote}"
+    errors = b.console_errors()
+    assert not errors, f"{page}: console errors: {errors}"
+    return dict(images=len(imgs), links=len(anchors), assets=len(assets))
+
+
+def test_index_page(server, browser):
+    t0 = time.time()
+    stats = check_page(browser, server, "index.html")
+    d = browser.driver
+    text = d.execute_script("return document.body.innerText;")
+    for section in ("The problem", "Sampling", "Architecture", "Losses", "Training and evaluation", "Results"):
+        assert section in text, f"index lacks the section {section!r}"
+    nav = d.execute_script("return Array.from(document.querySelectorAll('.sidebar-tree a')).map(a => a.getAttribute('href'));")
+    numbered = sorted(p.stem for p in (ROOT / "nbs").glob("[0-9]*.ipynb"))
+    assert [n for n in numbered if f"{n}.html" not in nav] == [], f"navigation misses notebooks: {nav}"
+    demo = ROOT / "results" / "demo"
+    if (demo / "metrics.md").is_file():
+        assert d.execute_script("return document.querySelectorAll('table').length") > 0, "results table missing from the index"
+    else:
+        assert "make demo" in text
+    if list(demo.glob("*.png")):
+        assert stats["images"] > 0, "results figures exist but the index shows none"
+    shot = browser.screenshot("index")
+    print(f"index: {stats}, screenshot {shot.relative_to(ROOT)} ({time.time() - t0:.1f}s)")
+
+
+def test_sampling_page_and_sliders(server, browser):
+    t0 = time.time()
+    stats = check_page(browser, server, "00_sampling.html", math=True)
+    assert stats["images"] >= 3, f"the sampling page shows {stats['images']} figures: was it executed?"
+    d = browser.driver
+    code = d.execute_script("return Array.from(document.querySelectorAll('div.highlight pre')).map(p => p.innerText).join('\\n');")
+    leaked = [l for l in code.splitlines() if l.lstrip().startswith("#|")]
+    assert not leaked, f"nbdev directives leaked into the rendered code: {leaked[:3]}"
+    shot = browser.screenshot("00_sampling")
+    frame = d.find_element("css selector", "iframe[src*='sliders']")
+    d.execute_script("arguments[0].scrollIntoView();", frame)
+    # the pre-rendered sliders: drag the inner radius with the keyboard, as a reader would, and watch the kept fraction
+    d.switch_to.frame(frame)
+    browser.wait("document.readyState === 'complete' && document.getElementById('fraction').textContent.length > 0", 20, "the slider page")
+    browser.wait("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", 20, "slider images")
+    before = d.find_element("id", "fraction").text
+    src_before = d.find_element("id", "mask").get_attribute("src")
+    browser.screenshot("sliders_before", full_page=False)
+    from selenium.webdriver.common.keys import Keys
+    slider = d.find_element("id", "r_inner")
+    d.execute_script("arguments[0].focus();", slider)
+    slider.send_keys(Keys.HOME)
+    slider.send_keys(Keys.ARROW_RIGHT)   # r_inner: 0 -> 10
+    browser.wait("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", 20, "slider images after the move")
+    after = d.find_element("id", "fraction").text
+    assert d.find_element("id", "r_inner_v").text == "10"
+    assert after != before and after.startswith("kept "), (before, after)
+    assert d.find_element("id", "mask").get_attribute("src") != src_before
+    browser.screenshot("sliders_after", full_page=False)
+    d.switch_to.default_content()
+    assert not browser.console_errors(), "console errors on the slider page"
+    print(f"00_sampling: {stats}; slider {before!r} -> {after!r}; screenshot {shot.relative_to(ROOT)} ({time.time() - t0:.1f}s)")
