@@ -6,6 +6,15 @@ ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+def _compare(m: dict) -> str:
+    "One generated sentence placing the model between the baselines by PSNR."
+    if "model" not in m: return "no model was evaluated."
+    better = [k for k, v in m.items() if k not in ("model", "label") and "psnr" in v and m["model"]["psnr"] > v["psnr"]]
+    worse = [k for k, v in m.items() if k not in ("model", "label") and "psnr" in v and m["model"]["psnr"] <= v["psnr"]]
+    return (f"after this short run the model's PSNR ({m['model']['psnr']:.2f} dB) is above "
+            f"{', '.join(better) or 'no baseline'} and below {', '.join(worse) or 'no baseline'}.")
+
+
 def section(res: Path) -> str:
     "The markdown between the README markers, from the files in `res`."
     run = json.loads((res / "train" / "run.json").read_text())
@@ -17,7 +26,8 @@ def section(res: Path) -> str:
         f"{cfg['hr_size'][0] // 4}x{cfg['hr_size'][1] // 4} -> {cfg['hr_size'][0]}x{cfg['hr_size'][1]}, "
         f"{cfg['n_frames']} frames per window, schedule `{cfg['schedule']}`, loss terms (weights): {terms}. "
         f"Evaluated on {ev['frames']} frames ({ev['windows']} windows) of video `{ev['video']}`. "
-        "A CPU demo shows the pipeline working and the losses falling; it is not a trained DeepFovea model.",
+        "A CPU demo shows the pipeline working and the losses falling; it is not a trained DeepFovea model: "
+        + _compare(ev["metrics"]),
         "", (res / "metrics.md").read_text().strip(), "",
         "![input / baselines / model / label](results/demo/strip.png)", "",
         "![quality vs eccentricity](results/demo/eccentricity.png)", "",
