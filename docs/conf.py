@@ -13,6 +13,7 @@ source_suffix = {".ipynb": "myst-nb", ".md": "myst-nb"}
 # MyST-NB: notebooks arrive executed; render their stored outputs as they are.
 nb_execution_mode = "off"
 nb_merge_streams = True
+nb_render_markdown_format = "myst"   # Markdown outputs (the results table) support tables
 nb_ipywidgets_js = {}          # no CDN scripts: widget outputs are replaced by the pre-rendered slider page
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
