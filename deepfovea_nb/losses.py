@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
+from typing import Collection
 
 import torch
 from torch import Tensor, nn
@@ -239,14 +240,16 @@ class GeneratorLoss(nn.Module):
         return "\n".join(f"{k:16s} w={v:g}  {what[k]}" for k, v in self.active_terms().items())
 
     def forward(self, pred: Tensor, target: Tensor, fake_logits: Tensor | None = None,
-                fft_fake_logits: Tensor | None = None, flow: Tensor | None = None) -> tuple[Tensor, dict]:
-        "pred, target: (N, T, 3, H, W) in [0, 1]; logits of the critics on pred (optional) -> (total, terms)."
+                fft_fake_logits: Tensor | None = None, flow: Tensor | None = None,
+                only: Collection[str] | None = None) -> tuple[Tensor, dict]:
+        "pred, target: (N, T, 3, H, W) in [0, 1]; logits of the critics on pred (optional); `only` these terms -> (total, terms)."
         check_pair(pred, target)
         w, terms = self.cfg.weights, {}
-        if w.supervised: terms["supervised"] = w.supervised * self.sv(pred, target)
-        if w.perceptual: terms["perceptual"] = w.perceptual * self.perc(pred, target)
-        if w.flow: terms["flow"] = w.flow * self.flow(pred, target, flow)
-        if w.adversarial and fake_logits is not None: terms["adversarial"] = w.adversarial * g_nonsaturating_loss(fake_logits)
-        if w.fft_adversarial and fft_fake_logits is not None:
+        on = lambda k: getattr(w, k) and (only is None or k in only)
+        if on("supervised"): terms["supervised"] = w.supervised * self.sv(pred, target)
+        if on("perceptual"): terms["perceptual"] = w.perceptual * self.perc(pred, target)
+        if on("flow"): terms["flow"] = w.flow * self.flow(pred, target, flow)
+        if on("adversarial") and fake_logits is not None: terms["adversarial"] = w.adversarial * g_nonsaturating_loss(fake_logits)
+        if on("fft_adversarial") and fft_fake_logits is not None:
             terms["fft_adversarial"] = w.fft_adversarial * g_nonsaturating_loss(fft_fake_logits)
         return sum(terms.values()), terms
