@@ -9,6 +9,7 @@ cfg.read("settings.ini", encoding="utf-8")
 cfg = cfg["DEFAULT"]
 requirements = cfg.get("requirements", "").split()
 dev_requirements = cfg.get("dev_requirements", "").split()
+console_scripts = cfg.get("console_scripts", "").split()
 
 setuptools.setup(
     name=cfg["lib_name"],
@@ -31,5 +32,5 @@ setuptools.setup(
     extras_require={"dev": dev_requirements},
     keywords=cfg["keywords"],
     zip_safe=False,
-    entry_points={"nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"], "console_scripts": []},
+    entry_points={"nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"], "console_scripts": console_scripts},
 )

@@ -1,10 +1,12 @@
-"""Time and memory of each generator-loss term at demo size (forward + backward), CPU; writes results/bench_losses.json.
+"""Time and memory of each generator-loss term at demo size (forward + backward), CPU; writes
+results/bench_losses.json.
 
 Each term runs in its own subprocess so its peak resident memory can be read (ru_maxrss after the timed runs minus
 the process's peak after building the term and its inputs). Times are medians over repeats; `ratio_to_l1` divides by
-the plain L1 loss measured in the same run (both as the fastest repeat, the least disturbed by other load). Learned networks (LPIPS backbone, VGG-19, PWC-Net) use random weights
-here (allow_random=True): their cost does not depend on the values. The GPU section (192x256 -> 768x1024 on a lent
-GPU) is recorded as not measured when no CUDA device is present.
+the plain L1 loss measured in the same run (both as the fastest repeat, the least disturbed by other load). Learned
+networks (LPIPS backbone, VGG-19, PWC-Net) use random weights here (allow_random=True): their cost does not depend on
+the values. The GPU section (192x256 -> 768x1024 on a lent GPU) is recorded as not measured when no CUDA device is
+present.
 
     .venv/bin/python benchmarks/bench_losses.py [--frames 6] [--size 128] [--repeats 5]
 """
@@ -31,17 +33,18 @@ def _build(term: str, shape: tuple):
     n, t, c, h, w = shape
     if term == "l1": return lambda p, y: (p - y).abs().mean()
     if term == "adaptive_channel": return robust.AdaptiveRobustLoss(3, scale_init=0.05)
-    if term == "adaptive_pixel": return robust.AdaptiveRobustLoss(per="pixel", pixel_shape=(t, c, h, w), scale_init=0.05)
-    if term == "lpips_alex": return losses.LPIPSLoss("alex", allow_random=True)
-    if term == "lpips_vgg": return losses.LPIPSLoss("vgg", allow_random=True)
-    if term == "vgg19_half": return losses.VGG19FeatureLoss(allow_random=True)
-    if term == "flow_dis_target": return losses.FlowLoss("dis", source="target")
-    if term == "flow_pwcnet_pred": return losses.FlowLoss("pwcnet", source="pred", allow_random=True)
+    if term == "adaptive_pixel":
+        return robust.AdaptiveRobustLoss(per="pixel", pixel_shape=(t, c, h, w), scale_init=0.05)
+    if term == "lpips_alex": return losses.perceptual_loss("alex", allow_random=True)  # LossConfig.perceptual
+    if term == "lpips_vgg": return losses.perceptual_loss("vgg", allow_random=True)
+    if term == "vgg19_half": return losses.perceptual_loss("vgg19", allow_random=True)
+    if term == "flow_dis_target": return losses.FlowLoss("dis", on="target")  # LossConfig.flow, flow_on
+    if term == "flow_pwcnet_pred": return losses.FlowLoss("pwcnet", on="pred", allow_random=True)
+    critic = nn.Sequential(nn.Conv2d(3 * t, 32, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, 1, 4, 2, 1))
     if term == "adv_g_nonsat":
-        critic = nn.Sequential(nn.Conv2d(3 * t, 32, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, 1, 4, 2, 1)).requires_grad_(False)
+        critic.requires_grad_(False)
         return lambda p, y: losses.g_nonsaturating_loss(critic(p.flatten(1, 2)))
     if term == "r1_small_critic":
-        critic = nn.Sequential(nn.Conv2d(3 * t, 32, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, 1, 4, 2, 1))
         def r1(p, y):
             yr = y.flatten(1, 2).detach().requires_grad_(True)
             return losses.r1_penalty(critic(yr), yr)
@@ -90,7 +93,8 @@ def main() -> None:
         pr = ctx.Process(target=_worker, args=(term, shape, a.repeats, q)); pr.start()
         r = q.get(); pr.join()
         rows.append(r)
-        print(f"{term:20s} median {r['median_s'] * 1e3:9.1f} ms  min {r['min_s'] * 1e3:9.1f} ms  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
+        print(f"{term:20s} median {r['median_s'] * 1e3:9.1f} ms  min {r['min_s'] * 1e3:9.1f} ms  "
+              f"peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
     ref = next(r["min_s"] for r in rows if r["term"] == "l1")   # min over repeats: least affected by other load
     ref_rss = next(r["peak_rss_mb"] for r in rows if r["term"] == "l1")
     for r in rows:
@@ -99,8 +103,9 @@ def main() -> None:
     out = dict(
         what="forward+backward time and peak memory of each generator-loss term",
         cpu=dict(shape_NTCHW=list(shape), device="cpu", torch=torch.__version__, threads=1,
-                 machine=platform.processor() or platform.machine(), note="random weights for learned nets (cost only); "
-                 "shared 2-core machine, times are indicative", terms=rows),
+                 machine=platform.processor() or platform.machine(),
+                 note="random weights for learned nets (cost only); shared 2-core machine, times are indicative",
+                 terms=rows),
         gpu=(dict(measured=False, reason="no CUDA device on the machine that ran this benchmark; target shape "
                   "192x256 -> 768x1024 output, 6 frames") if not torch.cuda.is_available() else
              dict(measured=False, reason="GPU section not implemented in this run")),

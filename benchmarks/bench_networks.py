@@ -1,9 +1,9 @@
-"""Network sizes and generator inference throughput at the seed's 192x256 -> 768x1024 (nbs/02_generator, 03_discriminators).
+"""Network sizes and generator throughput at the seed's 192x256 -> 768x1024 (nbs/02b_generator, 02c_discriminators).
 
-Writes results/bench_networks.json: parameter counts of every network; generator frames/s (one window = F frames,
-batch 1) on CPU in fp32 eager; on CUDA, when present, fp32 eager, bf16 autocast and bf16 + channels_last +
-torch.compile, with peak GPU memory and the speed-up of the best mode over fp32 eager measured in the same run; the
-gap to a 90 Hz VR display rate.
+Writes results/bench_networks.json: parameter counts of every network; generator frames/s (one call = one window of F
+frames, batch 1, the state carried from call to call) on CPU in fp32 eager; on CUDA, when present, fp32 eager, bf16
+autocast and bf16 + channels_last + torch.compile, with peak GPU memory and the speed-up of the best mode over fp32
+eager measured in the same run; the gap to a 90 Hz VR display rate.
 
     python benchmarks/bench_networks.py [--iters 3] [--warmup 1] [--frames 6 1] [--threads N]
 """
@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 import torchvision
 
+from deepfovea_nb.blocks import count_params
 from deepfovea_nb.discriminators import DiscriminatorConfig, FFTDiscriminator, SpatioTemporalDiscriminator
-from deepfovea_nb.generator import GeneratorConfig, RecurrentUNet, count_params
+from deepfovea_nb.generator import GeneratorConfig, RecurrentUNet
 
 ROOT = Path(__file__).resolve().parents[1]
 VR_HZ = 90.0  # the refresh rate of the VR headsets DeepFovea targets (real-time VR)
@@ -33,22 +34,23 @@ def param_counts() -> dict:
     "Parameters of every network, for F=6 (seed) and F=1 (paper)."
     out = {"generator": {}, "spatio_temporal_discriminator": {}, "fft_discriminator": {}}
     for f in (6, 1):
+        dc = DiscriminatorConfig(frames=f)
         out["generator"][f"F={f}"] = count_params(RecurrentUNet(GeneratorConfig(frames=f)), by_block=True)
-        out["spatio_temporal_discriminator"][f"F={f}"] = count_params(SpatioTemporalDiscriminator(DiscriminatorConfig(frames=f)))
-        out["fft_discriminator"][f"F={f}"] = count_params(FFTDiscriminator(DiscriminatorConfig(frames=f)))
+        out["spatio_temporal_discriminator"][f"F={f}"] = count_params(SpatioTemporalDiscriminator(dc))
+        out["fft_discriminator"][f"F={f}"] = count_params(FFTDiscriminator(dc))
     return out
 
 
-def time_windows(net: RecurrentUNet, x: torch.Tensor, iters: int, warmup: int, ctx=contextlib.nullcontext, cuda: bool = False) -> list[float]:
-    "Seconds per window for `iters` consecutive windows of one video (state carried), after `warmup` windows."
-    net.reset_state(torch.Generator().manual_seed(0))
+def time_windows(net, x: torch.Tensor, state: list[torch.Tensor], iters: int, warmup: int,
+                 ctx=contextlib.nullcontext, cuda: bool = False) -> list[float]:
+    "Seconds per window for `iters` consecutive windows of one video (`state` carried), after `warmup` windows."
     times = []
     with torch.inference_mode():
         for i in range(warmup + iters):
             if cuda: torch.cuda.synchronize()
             t = time.perf_counter()
             with ctx():
-                net(x)
+                _, state = net(x, state)
             if cuda: torch.cuda.synchronize()
             if i >= warmup: times.append(time.perf_counter() - t)
     return times
@@ -57,17 +59,20 @@ def time_windows(net: RecurrentUNet, x: torch.Tensor, iters: int, warmup: int, c
 def summarize(times: list[float], frames: int) -> dict:
     med = statistics.median(times)
     fps = frames / med
-    return dict(window_s=[round(t, 4) for t in times], window_s_median=round(med, 4), window_s_min=round(min(times), 4),
-                frames_per_s=round(fps, 3), frames_per_s_at_min=round(frames / min(times), 3),
+    return dict(window_s=[round(t, 4) for t in times], window_s_median=round(med, 4),
+                window_s_min=round(min(times), 4), frames_per_s=round(fps, 3),
+                frames_per_s_at_min=round(frames / min(times), 3),
                 ms_per_frame=round(1000 * med / frames, 2), times_slower_than_90hz=round(VR_HZ / fps, 1))
 
 
 def block_seconds(net: RecurrentUNet, x: torch.Tensor) -> dict:
     "Wall seconds spent in each top-level block (encoder.i, decoder.i, sr.i, head) during one more window."
     t0, out, hooks = {}, {}, []
-    for name, m in [(f"{n}.{i}", b) for n in ("encoder", "decoder", "sr") for i, b in enumerate(getattr(net, n))] + [("head", net.head)]:
+    blocks = [(f"{n}.{i}", b) for n in ("encoder", "decoder", "sr") for i, b in enumerate(getattr(net, n))]
+    for name, m in blocks + [("head", net.head)]:
         hooks.append(m.register_forward_pre_hook(lambda m, i, n=name: t0.__setitem__(n, time.perf_counter())))
-        hooks.append(m.register_forward_hook(lambda m, i, o, n=name: out.__setitem__(n, round(time.perf_counter() - t0[n], 4))))
+        hooks.append(m.register_forward_hook(
+            lambda m, i, o, n=name: out.__setitem__(n, round(time.perf_counter() - t0[n], 4))))
     with torch.inference_mode():
         net(x)
     for hk in hooks: hk.remove()
@@ -77,8 +82,8 @@ def block_seconds(net: RecurrentUNet, x: torch.Tensor) -> dict:
 def cpu_bench(frames: int, h: int, w: int, iters: int, warmup: int) -> dict:
     torch.manual_seed(0)
     net = RecurrentUNet(GeneratorConfig(frames=frames)).eval()
-    x = torch.rand(1, 3 * frames, h, w)
-    r = summarize(time_windows(net, x, iters, warmup), frames)
+    x = torch.rand(1, frames, 3, h, w)  # one window
+    r = summarize(time_windows(net, x, net.init_state(x, torch.Generator().manual_seed(0)), iters, warmup), frames)
     r["block_s"] = block_seconds(net, x)
     return r
 
@@ -88,14 +93,15 @@ def cuda_bench(frames: int, h: int, w: int, iters: int, warmup: int) -> dict:
     torch.manual_seed(0)
     dev = torch.device("cuda")
     net = RecurrentUNet(GeneratorConfig(frames=frames)).to(dev).eval()
-    x = torch.rand(1, 3 * frames, h, w, device=dev)
+    x = torch.rand(1, frames, 3, h, w, device=dev)  # one window
     bf16 = lambda: torch.autocast("cuda", dtype=torch.bfloat16)
     res = {}
 
     def run(name, model, inp, ctx, n_warm):
         torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
         try:
-            r = summarize(time_windows(model, inp, iters, n_warm, ctx, cuda=True), frames)
+            state = net.init_state(inp, torch.Generator().manual_seed(0))
+            r = summarize(time_windows(model, inp, state, iters, n_warm, ctx, cuda=True), frames)
             r["peak_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 3)
         except Exception as e:  # record, do not lose the other modes
             r = {"error": f"{type(e).__name__}: {e}"[:500]}
@@ -103,9 +109,8 @@ def cuda_bench(frames: int, h: int, w: int, iters: int, warmup: int) -> dict:
 
     run("fp32_eager", net, x, contextlib.nullcontext, warmup)
     run("bf16_autocast", net, x, bf16, warmup)
-    net_cl = net.to(memory_format=torch.channels_last)
-    compiled = torch.compile(net_cl)
-    run("bf16_channels_last_compile", compiled, x.to(memory_format=torch.channels_last), bf16, max(warmup, 3))  # warm-up compiles
+    compiled = torch.compile(net.to(memory_format=torch.channels_last))  # channels_last weights: NHWC convolutions
+    run("bf16_channels_last_compile", compiled, x, bf16, max(warmup, 3))  # the warm-up windows compile
     ok = {k: v for k, v in res.items() if "frames_per_s" in v}
     if "fp32_eager" in ok:
         best = max(ok, key=lambda k: ok[k]["frames_per_s"])
@@ -137,23 +142,27 @@ def main() -> None:
     )
     print(json.dumps(res["params"], indent=1))
     h, w = a.height, a.width
-    thr = dict(input_hw=[h, w], output_hw=[4 * h, 4 * w], batch=1, window="F frames stacked on channels; frames/s = F / s per window",
+    thr = dict(input_hw=[h, w], output_hw=[4 * h, 4 * w], batch=1,
+               window="a (1, F, 3, h, w) clip per call, state carried; frames/s = F / s per window",
                iters=a.iters, warmup=a.warmup, vr_target_hz=VR_HZ, cpu={}, cuda="not measured: no GPU")
     for f in a.frames:
         r = cpu_bench(f, h, w, a.iters, a.warmup)
         thr["cpu"][f"fp32_eager_F={f}"] = r
-        print(f"CPU fp32 eager F={f}: {r['window_s_median']} s/window, {r['frames_per_s']} frames/s ({r['times_slower_than_90hz']}x short of 90 Hz)")
+        print(f"CPU fp32 eager F={f}: {r['window_s_median']} s/window, {r['frames_per_s']} frames/s "
+              f"({r['times_slower_than_90hz']}x short of 90 Hz)")
     if torch.cuda.is_available():
         thr["cuda"] = {f"F={f}": cuda_bench(f, h, w, a.iters, a.warmup) for f in a.frames}
         print(json.dumps(thr["cuda"], indent=1))
     best_cpu = max(thr["cpu"].values(), key=lambda r: r["frames_per_s"])
     gap = (f"CPU ({res['torch_threads']} threads, fp32 eager): best {best_cpu['frames_per_s']} frames/s = "
-           f"{best_cpu['ms_per_frame']} ms/frame against {1000 / VR_HZ:.1f} ms/frame at {VR_HZ:.0f} Hz: {best_cpu['times_slower_than_90hz']}x short.")
+           f"{best_cpu['ms_per_frame']} ms/frame against {1000 / VR_HZ:.1f} ms/frame at {VR_HZ:.0f} Hz: "
+           f"{best_cpu['times_slower_than_90hz']}x short.")
     if isinstance(thr["cuda"], dict):
         for k, v in thr["cuda"].items():
             m = v.get(v.get("best_mode", ""), {})
             if "frames_per_s" in m:
-                gap += f" GPU {k} {v['best_mode']}: {m['frames_per_s']} frames/s, {m['times_slower_than_90hz']}x the 90 Hz budget (<1 = real time)."
+                gap += (f" GPU {k} {v['best_mode']}: {m['frames_per_s']} frames/s, "
+                        f"{m['times_slower_than_90hz']}x the 90 Hz budget (<1 = real time).")
     else:
         gap += " GPU not measured here (no GPU)."
     gap += (" F=6 also needs 6 input frames before it outputs any, i.e. >= 6 frames (67 ms at 90 Hz) of latency;"

@@ -155,7 +155,8 @@ def bench_dcn(hw_list: list, couts: list, rounds: int, reps: int, device: str = 
                         "speedup_grid_sample_vs_torchvision_median": t["ModulatedDeformConv2d"]["median_s"] / gs,
                         "memory": mem}
             print(f"dcn {device} {key}: dcn {t['ModulatedDeformConv2d']['median_s'] * 1e3:.0f} ms, conv "
-                  f"{t['nn.Conv2d']['median_s'] * 1e3:.0f} ms, x{ratio:.1f}, dcn[grid_sample] {gs * 1e3:.0f} ms; peak extra MiB dcn "
+                  f"{t['nn.Conv2d']['median_s'] * 1e3:.0f} ms, x{ratio:.1f}, dcn[grid_sample] {gs * 1e3:.0f} ms; "
+                  f"peak extra MiB dcn "
                   f"{mem['ModulatedDeformConv2d']['peak_extra_bytes'] / 2**20:.0f} dcn[grid_sample] "
                   f"{mem['ModulatedDeformConv2d[grid_sample]']['peak_extra_bytes'] / 2**20:.0f} conv "
                   f"{mem['nn.Conv2d']['peak_extra_bytes'] / 2**20:.0f}", flush=True)

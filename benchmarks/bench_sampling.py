@@ -1,4 +1,4 @@
-"""Benchmark: fovea masks for one 6-frame 192x256 window, torch (deepfovea_nb.sampling) vs a NumPy per-pixel loop like the seed's.
+"""Benchmark: fovea masks for one 6-frame 192x256 window, torch (deepfovea_nb.sampling) vs a seed-style NumPy loop.
 
 Writes results/bench_sampling.json. Both are timed in the same run, on the same machine; the ratio is what to compare.
 """
@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from deepfovea_nb.sampling import SEED_FOVEA, fixed_gaze, fovea_mask, sample_gaze
+from deepfovea_nb.sampling import SEED_FOVEA, DegradeConfig, fixed_gaze, fovea_mask, sample_gaze
 
 ROOT = Path(__file__).resolve().parents[1]
 T, H, W = 6, 192, 256
+F, MARGIN = SEED_FOVEA, int(DegradeConfig().gaze_margin)   # the seed's density and gaze margin, defined once
 
 
-def numpy_loop_masks(n_frames: int, h: int, w: int, rng: np.random.Generator, r_in=20.0, r_out=45.0, r_cut=40.0,
-                     p_in=0.98, p_out=0.15, margin=50) -> np.ndarray:
+def numpy_loop_masks(n_frames: int, h: int, w: int, rng: np.random.Generator, r_in=F.r_inner, r_out=F.r_outer,
+                     r_cut=F.r_cut, p_in=F.p_inner, p_out=F.p_outer, margin=MARGIN) -> np.ndarray:
     "Reference in the seed's style: gaze fixed for the window, then every pixel of every frame in Python."
     gx, gy = rng.integers(margin, w - margin), rng.integers(margin, h - margin)
     slope = (p_out - p_in) / (r_out - r_in)
@@ -38,17 +39,18 @@ def numpy_loop_masks(n_frames: int, h: int, w: int, rng: np.random.Generator, r_
     return masks
 
 
-def numpy_vectorised_masks(n_frames: int, h: int, w: int, rng: np.random.Generator, margin=50) -> np.ndarray:
+def numpy_vectorised_masks(n_frames: int, h: int, w: int, rng: np.random.Generator, margin=MARGIN) -> np.ndarray:
     "A vectorised NumPy version, for context (same density as the seed)."
     gx, gy = rng.integers(margin, w - margin), rng.integers(margin, h - margin)
     d = np.hypot(np.arange(w)[None] - gx, np.arange(h)[:, None] - gy)
-    p = np.where(d <= 20, 0.98, np.where(d <= 40, 0.98 + (0.15 - 0.98) / 25 * (d - 20), 0.15))
+    slope = (F.p_outer - F.p_inner) / (F.r_outer - F.r_inner)
+    p = np.where(d <= F.r_inner, F.p_inner, np.where(d <= F.r_cut, F.p_inner + slope * (d - F.r_inner), F.p_outer))
     return (rng.random((n_frames, h, w)) < p).astype(np.float32)
 
 
 def torch_masks(gen: torch.Generator) -> torch.Tensor:
     "The package: gaze fixed per window, one vectorised draw for all frames."
-    g = sample_gaze((H, W), 50, gen)
+    g = sample_gaze((H, W), MARGIN, gen)
     return fovea_mask(fixed_gaze(g, T), (H, W), SEED_FOVEA, gen)
 
 
@@ -82,7 +84,8 @@ def main() -> None:
 
     med = lambda ts: statistics.median(ts) * 1e3
     res = dict(
-        benchmark="fovea masks for one window", shape=dict(frames=T, height=H, width=W), density="seed (0.98 / line / 0.15, jump at 40 px)",
+        benchmark="fovea masks for one window", shape=dict(frames=T, height=H, width=W),
+        density=f"seed ({F.p_inner} / line / {F.p_outer}, jump at {F.r_cut:g} px)",
         torch_ms=dict(median=med(t_torch), min=min(t_torch) * 1e3, repeats=args.repeats, threads=threads),
         torch_1thread_ms=dict(median=med(t_torch1), min=min(t_torch1) * 1e3, repeats=args.repeats, threads=1),
         numpy_loop_ms=dict(median=med(t_loop), min=min(t_loop) * 1e3, repeats=args.loop_repeats),
@@ -97,9 +100,11 @@ def main() -> None:
     )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
-    print(f"masks {T}x{H}x{W}: torch {res['torch_ms']['median']:.2f} ms ({threads} threads), {res['torch_1thread_ms']['median']:.2f} ms (1 thread); "
+    print(f"masks {T}x{H}x{W}: torch {res['torch_ms']['median']:.2f} ms ({threads} threads), "
+          f"{res['torch_1thread_ms']['median']:.2f} ms (1 thread); "
           f"numpy per-pixel loop {res['numpy_loop_ms']['median']:.0f} ms ({res['speedup_torch_vs_numpy_loop']:.0f}x / "
-          f"{res['speedup_torch_1thread_vs_numpy_loop']:.0f}x); numpy vectorised {res['numpy_vectorised_ms']['median']:.2f} ms; "
+          f"{res['speedup_torch_1thread_vs_numpy_loop']:.0f}x); "
+          f"numpy vectorised {res['numpy_vectorised_ms']['median']:.2f} ms; "
           f"load={res['load_average'][0]:.1f} → {args.out}")
 
 

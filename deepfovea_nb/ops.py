@@ -17,6 +17,8 @@ from torch import Tensor
 from torch.nn.modules.utils import _pair
 from torchvision.ops import deform_conv2d
 
+from .frames import search_dirs
+
 # %% auto #0
 __all__ = ['warp', 'modulated_deform_conv2d_reference', 'dcn_backend', 'modulated_deform_conv2d', 'ModulatedDeformConv2d',
            'correlation_reference', 'ext_sources', 'ext_build_dir', 'load_extension', 'OpsBackendWarning',
@@ -52,7 +54,8 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "border") -> Tensor:
     _check_tensors("warp", image=image, flow=flow)
     n, _, h, w = image.shape
     if flow.shape[1] != 2 or flow.shape[0] != n or flow.shape[2:] != image.shape[2:]:
-        raise ValueError(f"warp: `flow` must be (N, 2, H, W) = ({n}, 2, {h}, {w}) to match `image`, got {tuple(flow.shape)}")
+        raise ValueError(f"warp: `flow` must be (N, 2, H, W) = ({n}, 2, {h}, {w}) to match `image`, "
+                         f"got {tuple(flow.shape)}")
     if padding_mode not in ("border", "zeros"):
         raise ValueError(f"warp: padding_mode must be 'border' (flownet2 Resample2d) or 'zeros', got {padding_mode!r}")
     xs, ys = _base_grid(n, h, w, flow)
@@ -63,7 +66,7 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "border") -> Tensor:
 
 # %% ../nbs/01_ops.ipynb #2e11e279
 def _bilinear_zeros(x: Tensor, py: Tensor, px: Tensor) -> Tensor:
-    "Sample `x` (N,C,H,W) at float pixel positions `py`, `px` (N,h,w): bilinear, taps outside the frame read 0; -> (N,C,h,w)."
+    "Sample `x` (N,C,H,W) at float pixel positions `py`, `px` (N,h,w): bilinear, taps outside read 0; -> (N,C,h,w)."
     n, c, h, w = x.shape
     y0, x0 = py.floor(), px.floor()
     out = x.new_zeros(n, c, *py.shape[1:])
@@ -75,8 +78,8 @@ def _bilinear_zeros(x: Tensor, py: Tensor, px: Tensor) -> Tensor:
             out = out + v * (wy * wx * inside)[:, None]
     return out
 
-def modulated_deform_conv2d_reference(x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None = None,
-                                      stride=1, padding=0, dilation=1) -> Tensor:
+def modulated_deform_conv2d_reference(x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor,
+                                      bias: Tensor | None = None, stride=1, padding=0, dilation=1) -> Tensor:
     "Direct DCNv2 (per-tap bilinear gather, mask, weights) defining the offset/mask channel layout; slow, for tests."
     n, cin, h, w = x.shape
     cout, cin_g, kh, kw = weight.shape
@@ -107,7 +110,7 @@ def _check_dcn_backend(backend: str | None) -> str | None:
     return backend
 
 def dcn_backend(device: str | torch.device = "cpu", backend: str | None = None) -> str:
-    "'torchvision' or 'grid_sample': the modulated deformable conv implementation used on `device` ($DEEPFOVEA_NB_DCN_BACKEND when `backend` is None)."
+    "'torchvision' or 'grid_sample': the DCN implementation on `device` ($DEEPFOVEA_NB_DCN_BACKEND if no `backend`)."
     choice = _check_dcn_backend(backend) or os.environ.get(_ENV_DCN, "torchvision").strip().lower() or "torchvision"
     if choice not in _DCN_BACKENDS:
         raise ValueError(f"${_ENV_DCN} must be one of {_DCN_BACKENDS}, got {choice!r}")
@@ -124,27 +127,34 @@ def _mdcn_grid_sample(x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor, b
     dg, groups = offset.shape[1] // (2 * taps), cin // cin_g
     off = offset.view(n, dg, taps, 2, ho, wo)
     ar = lambda m: torch.arange(m, device=x.device, dtype=x.dtype)
-    by = (ar(ho) * stride[0] - padding[0]).view(1, 1, 1, ho, 1) + ((ar(taps) // kw) * dilation[0]).view(1, 1, taps, 1, 1)
-    bx = (ar(wo) * stride[1] - padding[1]).view(1, 1, 1, 1, wo) + ((ar(taps) % kw) * dilation[1]).view(1, 1, taps, 1, 1)
+    ty = ((ar(taps) // kw) * dilation[0]).view(1, 1, taps, 1, 1)
+    tx = ((ar(taps) % kw) * dilation[1]).view(1, 1, taps, 1, 1)
+    by = (ar(ho) * stride[0] - padding[0]).view(1, 1, 1, ho, 1) + ty
+    bx = (ar(wo) * stride[1] - padding[1]).view(1, 1, 1, 1, wo) + tx
     gy = (by + off[:, :, :, 0]) * (2.0 / max(h - 1, 1)) - 1.0
     gx = (bx + off[:, :, :, 1]) * (2.0 / max(w - 1, 1)) - 1.0
     grid = torch.stack((gx, gy), dim=-1).view(n * dg, taps * ho, wo, 2)
-    cols = F.grid_sample(x.reshape(n * dg, cin // dg, h, w), grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-    cols = (cols.view(n, dg, cin // dg, taps, ho, wo) * mask.view(n, dg, 1, taps, ho, wo)).view(n, groups, cin_g * taps, ho * wo)
+    cols = F.grid_sample(x.reshape(n * dg, cin // dg, h, w), grid, mode="bilinear", padding_mode="zeros",
+                         align_corners=True)
+    cols = cols.view(n, dg, cin // dg, taps, ho, wo) * mask.view(n, dg, 1, taps, ho, wo)
+    cols = cols.view(n, groups, cin_g * taps, ho * wo)
     out = torch.matmul(weight.reshape(groups, cout // groups, cin_g * taps), cols).view(n, cout, ho, wo)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 def modulated_deform_conv2d(x: Tensor, offset: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None = None,
                             stride=1, padding=0, dilation=1, backend: str | None = None) -> Tensor:
-    "DCNv2 op: x (N,C,H,W), offset (N,2*dg*K,Ho,Wo) (y,x per tap), mask (N,dg*K,Ho,Wo), weight (Cout,C/groups,kh,kw) -> (N,Cout,Ho,Wo)."
+    "DCN: x (N,C,H,W), offset (N,2*dg*K,Ho,Wo) (y,x per tap), mask (N,dg*K,Ho,Wo), weight (Co,C/g,kh,kw) → (N,Co,Ho,Wo)"
     _check_tensors("modulated_deform_conv2d", x=x, offset=offset, mask=mask, weight=weight)
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     taps = weight.shape[2] * weight.shape[3]
-    if x.shape[1] % weight.shape[1] or offset.shape[1] % (2 * taps) or x.shape[1] % max(offset.shape[1] // (2 * taps), 1):
-        raise ValueError(f"modulated_deform_conv2d: channels do not fit: x {tuple(x.shape)}, offset {tuple(offset.shape)}, "
-                         f"weight {tuple(weight.shape)} (need C % weight.shape[1] == 0, offset channels = 2*dg*kh*kw, C % dg == 0)")
+    if (x.shape[1] % weight.shape[1] or offset.shape[1] % (2 * taps)
+            or x.shape[1] % max(offset.shape[1] // (2 * taps), 1)):
+        raise ValueError(f"modulated_deform_conv2d: channels do not fit: x {tuple(x.shape)}, offset "
+                         f"{tuple(offset.shape)}, weight {tuple(weight.shape)} (need C % weight.shape[1] == 0, "
+                         "offset channels = 2*dg*kh*kw, C % dg == 0)")
     if mask.shape[1] * 2 != offset.shape[1] or mask.shape[2:] != offset.shape[2:] or mask.shape[0] != offset.shape[0]:
-        raise ValueError(f"modulated_deform_conv2d: mask {tuple(mask.shape)} must be (N, dg*kh*kw, Ho, Wo) for offset {tuple(offset.shape)}")
+        raise ValueError(f"modulated_deform_conv2d: mask {tuple(mask.shape)} must be (N, dg*kh*kw, Ho, Wo) "
+                         f"for offset {tuple(offset.shape)}")
     # torchvision's kernel indexes memory with floor(offset): a NaN/Inf offset reads out of bounds (a segfault).
     # Offsets are made finite and bounded (a tap further out than `lim` samples only zeros anyway) and a
     # non-finite offset turns its tap's mask into NaN, so the output says NaN instead of crashing.
@@ -162,14 +172,16 @@ def modulated_deform_conv2d(x: Tensor, offset: Tensor, mask: Tensor, weight: Ten
 
 # %% ../nbs/01_ops.ipynb #8468d010
 class ModulatedDeformConv2d(nn.Module):
-    "DCNv2 pack layer: a zero-initialised conv predicts offsets and sigmoid masks; `torchvision.ops.deform_conv2d` applies them."
+    "DCNv2 pack layer: a zero-initialised conv predicts offsets and sigmoid masks; a deformable conv applies them."
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride=1, padding=1, dilation=1,
                  groups: int = 1, deformable_groups: int = 1, bias: bool = True, backend: str | None = None):
         super().__init__()
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"ModulatedDeformConv2d: in_channels={in_channels} and out_channels={out_channels} must be divisible by groups={groups}")
+            raise ValueError(f"ModulatedDeformConv2d: in_channels={in_channels} and out_channels={out_channels} "
+                             f"must be divisible by groups={groups}")
         if in_channels % deformable_groups:
-            raise ValueError(f"ModulatedDeformConv2d: in_channels={in_channels} must be divisible by deformable_groups={deformable_groups}")
+            raise ValueError(f"ModulatedDeformConv2d: in_channels={in_channels} must be divisible by "
+                             f"deformable_groups={deformable_groups}")
         # geometry
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
@@ -202,7 +214,8 @@ class ModulatedDeformConv2d(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo)."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"ModulatedDeformConv2d: expected input (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
+            raise ValueError(f"ModulatedDeformConv2d: expected input (N, {self.in_channels}, H, W), "
+                             f"got {tuple(x.shape)}")
         offset, mask = self.offset_mask(x)
         weight, bias = self.weight, self.bias
         if torch.is_autocast_enabled(x.device.type):   # like a conv under autocast: everything in the autocast dtype
@@ -236,18 +249,11 @@ _ENV_BACKEND, _ENV_EXT_DIR, _ENV_EXT_SRC = "DEEPFOVEA_NB_OPS_BACKEND", "DEEPFOVE
 _EXT = {"loaded": False, "module": None, "how": "", "error": "", "warned": False}
 
 def ext_sources() -> Path | None:
-    "The `ext_ops/` source folder: $DEEPFOVEA_NB_EXT_SRC, else beside the `deepfovea_nb` package, else above the cwd."
-    import importlib.util
-    if os.environ.get(_ENV_EXT_SRC):
-        cands = [Path(os.environ[_ENV_EXT_SRC])]
-    else:
-        spec = importlib.util.find_spec("deepfovea_nb")
-        pkg = [Path(spec.origin).resolve().parent.parent] if spec is not None and spec.origin else []
-        cands = [p / "ext_ops" for p in (*pkg, Path.cwd(), *Path.cwd().parents)]
-    return next((p for p in cands if (p / "correlation.cpp").is_file()), None)
+    "The `ext_ops/` folder holding correlation.cpp: `$DEEPFOVEA_NB_EXT_SRC`, else `search_dirs('ext_ops')`."
+    return next((p for p in search_dirs("ext_ops", env=_ENV_EXT_SRC) if (p / "correlation.cpp").is_file()), None)
 
 def ext_build_dir(cuda: bool = False) -> Path:
-    "Persistent JIT build folder: $DEEPFOVEA_NB_EXT_DIR or ~/.cache/deepfovea_nb/ext, one subfolder per torch/python/device."
+    "Persistent JIT build folder: $DEEPFOVEA_NB_EXT_DIR or ~/.cache/deepfovea_nb/ext, per torch/python/device."
     import sys
     root = Path(os.environ.get(_ENV_EXT_DIR) or Path.home() / ".cache" / "deepfovea_nb" / "ext")
     tag = f"torch{torch.__version__}-py{sys.version_info[0]}{sys.version_info[1]}-{'cuda' if cuda else 'cpu'}"
@@ -265,7 +271,7 @@ def _jit_build(src: Path, cuda: bool, verbose: bool):
                 extra_ldflags=["-fopenmp"], with_cuda=cuda, verbose=verbose)
 
 def load_extension(verbose: bool = False):
-    "The compiled correlation module (installed `deepfovea_nb_corr`, else a cached JIT build of ext_ops/), or None if neither works."
+    "The compiled correlation module (installed `deepfovea_nb_corr`, else a cached JIT build of ext_ops/), else None."
     if _EXT["loaded"]:
         return _EXT["module"]
     import importlib
@@ -339,12 +345,13 @@ def _compiled():
 
 if not hasattr(torch.ops.deepfovea_nb, "correlation"):  # define once per process (re-running the cell is harmless)
     @torch.library.custom_op("deepfovea_nb::correlation", mutates_args=())
-    def _correlation_op(f1: Tensor, f2: Tensor, max_displacement: int, stride1: int, stride2: int, kernel_size: int) -> Tensor:
+    def _correlation_op(f1: Tensor, f2: Tensor, max_displacement: int, stride1: int, stride2: int,
+                        kernel_size: int) -> Tensor:
         return _compiled().correlation_forward(f1, f2, max_displacement, stride1, stride2, kernel_size)
 
     @torch.library.custom_op("deepfovea_nb::correlation_backward", mutates_args=())
-    def _correlation_backward_op(grad: Tensor, f1: Tensor, f2: Tensor, max_displacement: int, stride1: int, stride2: int,
-                                 kernel_size: int) -> tuple[Tensor, Tensor]:
+    def _correlation_backward_op(grad: Tensor, f1: Tensor, f2: Tensor, max_displacement: int, stride1: int,
+                                 stride2: int, kernel_size: int) -> tuple[Tensor, Tensor]:
         g1, g2 = _compiled().correlation_backward(grad, f1, f2, max_displacement, stride1, stride2, kernel_size)
         return g1, g2
 
@@ -354,7 +361,8 @@ if not hasattr(torch.ops.deepfovea_nb, "correlation"):  # define once per proces
 
     @_correlation_backward_op.register_fake
     def _(grad, f1, f2, max_displacement, stride1, stride2, kernel_size):
-        return torch.empty_like(f1, memory_format=torch.contiguous_format), torch.empty_like(f2, memory_format=torch.contiguous_format)
+        cf = torch.contiguous_format
+        return torch.empty_like(f1, memory_format=cf), torch.empty_like(f2, memory_format=cf)
 
     def _correlation_setup(ctx, inputs, output):
         f1, f2, *args = inputs
@@ -369,7 +377,8 @@ if not hasattr(torch.ops.deepfovea_nb, "correlation"):  # define once per proces
     _correlation_op.register_autograd(_correlation_grad, setup_context=_correlation_setup)
 
 # %% ../nbs/01_ops.ipynb #7de199d5
-def _check_correlation(f1: Tensor, f2: Tensor, max_displacement: int, stride1: int, stride2: int, kernel_size: int) -> None:
+def _check_correlation(f1: Tensor, f2: Tensor, max_displacement: int, stride1: int, stride2: int,
+                       kernel_size: int) -> None:
     "Raise a clear error for bad `correlation` arguments."
     _check_tensors("correlation", f1=f1, f2=f2)
     if f1.shape != f2.shape:
@@ -387,7 +396,7 @@ def _check_correlation(f1: Tensor, f2: Tensor, max_displacement: int, stride1: i
 
 def correlation(f1: Tensor, f2: Tensor, max_displacement: int, stride1: int = 1, stride2: int = 1, kernel_size: int = 1,
                 backend: str | None = None) -> Tensor:
-    "FlowNet/PWC-Net cost volume of `f1`, `f2` (N,C,H,W) -> (N, (2d'+1)^2, ceil(H/stride1), ceil(W/stride1)), d' = max_displacement // stride2."
+    "FlowNet/PWC-Net cost volume of `f1`, `f2` (N,C,H,W) -> (N, (2d'+1)^2, ceil(H/s1), ceil(W/s1)), d' = d // s2."
     _check_correlation(f1, f2, max_displacement, stride1, stride2, kernel_size)
     if backend not in (None, "compiled", "reference"):
         raise ValueError(f"correlation: backend must be None (registry), 'compiled' or 'reference', got {backend!r}")

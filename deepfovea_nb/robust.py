@@ -100,7 +100,8 @@ def load_logz_table(path: str | None = None) -> dict:
     "Read the packaged (or given) log Z table; clear error naming the command that regenerates it."
     path = Path(path) if path is not None else LOGZ_TABLE
     if path is None or not path.exists():
-        raise FileNotFoundError(f"log Z table not found at {path}; regenerate it with `python tools/make_logz_table.py`")
+        raise FileNotFoundError(f"log Z table not found at {path}; "
+                                "regenerate it with `python tools/make_logz_table.py`")
     first = path.read_text().splitlines()[0]
     alpha_max = float(first.split("alpha_max=")[1].split(";")[0])
     d = np.loadtxt(path, delimiter=",", comments="#")
@@ -151,19 +152,24 @@ class AdaptiveRobustLoss(nn.Module):
             raise ValueError(f"alpha bounds must satisfy 0 <= alpha_lo < alpha_hi, got ({alpha_lo}, {alpha_hi}); "
                              "swap them if they are inverted (Z(alpha) is infinite below 0)")
         if alpha_hi > 4:
-            raise ValueError(f"alpha_hi={alpha_hi} exceeds the log Z table (alpha <= 4); regenerate it with tools/make_logz_table.py --alpha-max")
+            raise ValueError(f"alpha_hi={alpha_hi} exceeds the log Z table (alpha <= 4); "
+                             "regenerate it with tools/make_logz_table.py --alpha-max")
         alpha_init = 0.5 * (alpha_lo + alpha_hi) if alpha_init is None else alpha_init
         if not alpha_lo < alpha_init < alpha_hi:
             raise ValueError(f"alpha_init={alpha_init} must lie strictly inside ({alpha_lo}, {alpha_hi})")
         if not (scale_lo > 0 and scale_init > scale_lo):
-            raise ValueError(f"need scale_lo > 0 and scale_init > scale_lo, got scale_lo={scale_lo}, scale_init={scale_init}")
+            raise ValueError(f"need scale_lo > 0 and scale_init > scale_lo, "
+                             f"got scale_lo={scale_lo}, scale_init={scale_init}")
         if per == "channel": shape = (num_channels, 1, 1)
         elif per == "pixel":
-            if pixel_shape is None: raise ValueError('per="pixel" needs pixel_shape, e.g. (T, C, H, W) of the output clip')
+            if pixel_shape is None:
+                raise ValueError('per="pixel" needs pixel_shape, e.g. (T, C, H, W) of the output clip')
             shape = tuple(pixel_shape)
         else: raise ValueError(f'per must be "channel" or "pixel", got {per!r}')
-        if reduction not in ("mean", "sum", "none"): raise ValueError(f"reduction must be mean|sum|none, got {reduction!r}")
-        self.alpha_lo, self.alpha_hi, self.scale_lo, self.per, self.reduction = alpha_lo, alpha_hi, scale_lo, per, reduction
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"reduction must be mean|sum|none, got {reduction!r}")
+        self.alpha_lo, self.alpha_hi, self.scale_lo = alpha_lo, alpha_hi, scale_lo
+        self.per, self.reduction = per, reduction
         # latents: inverse of the sigmoid / softplus maps at the initial values
         u = (alpha_init - alpha_lo) / (alpha_hi - alpha_lo)
         self.latent_alpha = nn.Parameter(torch.full(shape, math.log(u / (1 - u))))
@@ -179,7 +185,7 @@ class AdaptiveRobustLoss(nn.Module):
         return F.softplus(self.latent_scale) + self.scale_lo
 
     def forward(self, pred: Tensor, target: Tensor | None = None) -> Tensor:
-        "pred, target: (..., C, H, W) (or a residual alone); returns the reduced NLL (or elementwise with reduction='none')."
+        "pred, target: (..., C, H, W) (or a residual alone); returns the reduced NLL (elementwise if reduction='none')."
         x = pred if target is None else pred - target
         if x.dim() < 3: raise ValueError(f"expected (..., C, H, W), got shape {tuple(x.shape)}")
         shape = self.latent_alpha.shape

@@ -61,13 +61,15 @@ class Browser:
         return self.driver.get_log("browser")
 
     def console_errors(self, ignore: tuple[str, ...] = ()) -> list[str]:
-        return [e["message"] for e in self.console() if e["level"] == "SEVERE" and not any(i in e["message"] for i in ignore)]
+        return [e["message"] for e in self.console()
+                if e["level"] == "SEVERE" and not any(i in e["message"] for i in ignore)]
 
     def wait(self, js: str, timeout: float, what: str, poll: float = 0.25):
         "Wait until the JavaScript expression `js` is truthy; its value, or a failure naming `what`."
         from selenium.webdriver.support.ui import WebDriverWait
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=poll).until(lambda d: d.execute_script(f"return ({js});"))
+            return WebDriverWait(self.driver, timeout, poll_frequency=poll).until(
+                lambda d: d.execute_script(f"return ({js});"))
         except Exception as e:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}") from e
 

@@ -1,10 +1,11 @@
-"""Shared pytest fixtures: repo paths and the real clips in ../shared when present."""
+"""Shared pytest fixtures: the repo root and the real short clip from ../shared when present."""
 from pathlib import Path
 
 import pytest
 
+from deepfovea_nb.frames import resolve_clip, shared_path
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -14,7 +15,7 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_clip() -> Path:
-    p = SHARED / "data" / "realshort.mp4"
-    if not p.exists():
-        pytest.skip(f"real clip not found at {p} (../shared is absent)")
-    return p
+    "`resolve_clip(name='realshort.mp4')` without its download: skipped when ../shared (or $DEEPFOVEA_SHARED) lacks it."
+    if shared_path("data", "realshort.mp4") is None:
+        pytest.skip("real clip realshort.mp4 not found in ../shared/data or $DEEPFOVEA_SHARED/data")
+    return resolve_clip(name="realshort.mp4")

@@ -1,5 +1,6 @@
 """The rendered docs in a real browser: build the site (tools/build_docs.py), open the index and the sampling page in
-headless Chromium, check the console, the images and links, drag a pre-rendered slider, save screenshots to results/docs/."""
+headless Chromium, check the console, the images and links, drag a pre-rendered slider, save screenshots to
+results/docs/."""
 from __future__ import annotations
 
 import json
@@ -19,9 +20,11 @@ from browser import Browser, require_browser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "_docs"
+SAMPLING = "00b_sampling"     # the sampling notebook: its page embeds the pre-rendered sliders
 # The pages this test opens must show their outputs: the build may execute these two (the rest come from the cache or an
 # executed copy under results/, else render without outputs); a build of the same inputs is reused (--if-stale).
-BUILD = [sys.executable, str(ROOT / "tools" / "build_docs.py"), "--execute", "index,00_sampling", "--if-stale", "--strict"]
+BUILD = [sys.executable, str(ROOT / "tools" / "build_docs.py"), "--execute", f"index,{SAMPLING}", "--if-stale",
+         "--strict"]
 BUILD_TIMEOUT_S = int(os.environ.get("DOCS_BUILD_TIMEOUT_S", "900"))
 
 
@@ -36,8 +39,9 @@ def site(browser_paths) -> Path:
     r = subprocess.run(BUILD, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
     assert r.returncode == 0, f"docs build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
     info = json.loads((DOCS / ".build-info.json").read_text())
-    for page in ("index", "00_sampling"):
-        assert not info["pages"][page].startswith(("not executed", "FAILED")), f"{page} has no outputs: {info['pages'][page]}"
+    for page in ("index", SAMPLING):
+        how = info["pages"][page]
+        assert not how.startswith(("not executed", "FAILED")), f"{page} has no outputs: {how}"
     print(f"docs build {time.time() - t0:.0f}s: {info['pages']}")
     return DOCS
 
@@ -68,13 +72,14 @@ def _local(url: str) -> Path | None:
 
 
 def check_page(b: Browser, base: str, page: str, math: bool = False) -> dict:
-    "Open `page`; assert no console errors, every image decoded and present on disk, every local link and asset present."
+    "Open `page`; assert no console errors, every image decoded and on disk, every local link and asset present."
     b.driver.get(f"{base}/{page}")
     b.wait("document.readyState === 'complete'", 30, f"{page} to load")
     if math:  # MathJax 2 typesets asynchronously; errors would show in the console or as merror nodes
-        b.wait("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
-               60, "MathJax to typeset the page")
-        assert not b.driver.execute_script("return document.querySelectorAll('.merror, .MathJax_Error').length"), "MathJax error on the page"
+        b.wait("window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 && "
+               "document.querySelectorAll('.MathJax, .MathJax_Display').length > 0", 60, "MathJax to typeset the page")
+        merrors = b.driver.execute_script("return document.querySelectorAll('.merror, .MathJax_Error').length")
+        assert not merrors, "MathJax error on the page"
     b.wait("Array.from(document.images).every(i => i.complete)", 30, "images to load")
     imgs = b.driver.execute_script("return Array.from(document.images).map(i => [i.src, i.naturalWidth]);")
     broken = [src[:120] for src, w in imgs if not w]
@@ -85,7 +90,8 @@ def check_page(b: Browser, base: str, page: str, math: bool = False) -> dict:
     assets = b.driver.execute_script("""return [].concat(
         Array.from(document.querySelectorAll('link[href]')).map(l => l.href),
         Array.from(document.querySelectorAll('script[src]')).map(s => s.src),
-        Array.from(document.querySelectorAll('iframe[src]')).map(f => f.src), Array.from(document.images).map(i => i.src));""")
+        Array.from(document.querySelectorAll('iframe[src]')).map(f => f.src),
+        Array.from(document.images).map(i => i.src));""")
     dead = sorted({r for r in anchors + assets if (p := _local(r.split('#')[0].split('?')[0])) and not p.exists()})
     assert not dead, f"{page}: links to files that do not exist: {dead}"
     remote = sorted({r for r in assets if urlparse(r).scheme in ("http", "https") and not _local(r)})
@@ -100,14 +106,21 @@ def test_index_page(server, browser):
     stats = check_page(browser, server, "index.html")
     d = browser.driver
     text = d.execute_script("return document.body.innerText;")
-    for section in ("The problem", "Sampling", "Architecture", "Losses", "Training and evaluation", "Results"):
+    sections = ("The problem", "Data: frames, sampling, pipeline", "Networks", "Pretrained networks and the objective",
+                "Runs: configuration, checkpoints, training and evaluation", "Results")
+    for section in sections:
         assert section in text, f"index lacks the section {section!r}"
-    nav = d.execute_script("return Array.from(document.querySelectorAll('.sidebar-tree a')).map(a => a.getAttribute('href'));")
+    nav = d.execute_script("return Array.from(document.querySelectorAll('.sidebar-tree a'))"
+                           ".map(a => a.getAttribute('href'));")
     numbered = sorted(p.stem for p in (ROOT / "nbs").glob("[0-9]*.ipynb"))
     assert [n for n in numbered if f"{n}.html" not in nav] == [], f"navigation misses notebooks: {nav}"
+    shown = [h.split("#")[0].removesuffix(".html") for h in nav]
+    order = [n for n in shown if n in numbered]
+    assert order == sorted(order), f"navigation is not in file-name (data-flow) order: {order}"
     demo = ROOT / "results" / "demo"
     if (demo / "metrics.md").is_file():
-        assert d.execute_script("return document.querySelectorAll('table').length") > 0, "results table missing from the index"
+        tables = d.execute_script("return document.querySelectorAll('table').length")
+        assert tables > 0, "results table missing from the index"
     else:
         assert "make demo" in text
     if list(demo.glob("*.png")):
@@ -118,18 +131,20 @@ def test_index_page(server, browser):
 
 def test_sampling_page_and_sliders(server, browser):
     t0 = time.time()
-    stats = check_page(browser, server, "00_sampling.html", math=True)
+    stats = check_page(browser, server, f"{SAMPLING}.html", math=True)
     assert stats["images"] >= 3, f"the sampling page shows {stats['images']} figures: was it executed?"
     d = browser.driver
-    code = d.execute_script("return Array.from(document.querySelectorAll('div.highlight pre')).map(p => p.innerText).join('\\n');")
+    code = d.execute_script("return Array.from(document.querySelectorAll('div.highlight pre'))"
+                            ".map(p => p.innerText).join('\\n');")
     leaked = [l for l in code.splitlines() if l.lstrip().startswith("#|")]
     assert not leaked, f"nbdev directives leaked into the rendered code: {leaked[:3]}"
-    shot = browser.screenshot("00_sampling")
+    shot = browser.screenshot(SAMPLING)
     frame = d.find_element("css selector", "iframe[src*='sliders']")
     d.execute_script("arguments[0].scrollIntoView();", frame)
     # the pre-rendered sliders: drag the inner radius with the keyboard, as a reader would, and watch the kept fraction
     d.switch_to.frame(frame)
-    browser.wait("document.readyState === 'complete' && document.getElementById('fraction').textContent.length > 0", 20, "the slider page")
+    browser.wait("document.readyState === 'complete' && document.getElementById('fraction').textContent.length > 0",
+                 20, "the slider page")
     browser.wait("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", 20, "slider images")
     before = d.find_element("id", "fraction").text
     src_before = d.find_element("id", "mask").get_attribute("src")
@@ -139,7 +154,8 @@ def test_sampling_page_and_sliders(server, browser):
     d.execute_script("arguments[0].focus();", slider)
     slider.send_keys(Keys.HOME)
     slider.send_keys(Keys.ARROW_RIGHT)   # r_inner: 0 -> 10
-    browser.wait("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", 20, "slider images after the move")
+    browser.wait("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", 20,
+                 "slider images after the move")
     after = d.find_element("id", "fraction").text
     assert d.find_element("id", "r_inner_v").text == "10"
     assert after != before and after.startswith("kept "), (before, after)
@@ -147,4 +163,5 @@ def test_sampling_page_and_sliders(server, browser):
     browser.screenshot("sliders_after", full_page=False)
     d.switch_to.default_content()
     assert not browser.console_errors(), "console errors on the slider page"
-    print(f"00_sampling: {stats}; slider {before!r} -> {after!r}; screenshot {shot.relative_to(ROOT)} ({time.time() - t0:.1f}s)")
+    print(f"{SAMPLING}: {stats}; slider {before!r} -> {after!r}; screenshot {shot.relative_to(ROOT)} "
+          f"({time.time() - t0:.1f}s)")

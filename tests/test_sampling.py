@@ -1,8 +1,12 @@
-"""Package-level checks of deepfovea_nb.frames + deepfovea_nb.sampling on the real short clip (the notebooks hold the full tests)."""
+"""Package-level checks of deepfovea_nb.frames + deepfovea_nb.sampling on the real short clip.
+
+The notebooks (00a_frames, 00b_sampling) hold the full tests."""
 import torch
+import torch.nn.functional as F
 
 from deepfovea_nb.frames import VideoWindows, find_videos
-from deepfovea_nb.sampling import DegradeConfig, degrade, expected_fraction, fovea_mask, scripted_gaze
+from deepfovea_nb.sampling import (DegradeConfig, degrade, density_map, expected_fraction, fovea_mask, scale_degrade,
+                                   scripted_gaze)
 
 
 def test_real_clip_to_masked_window(shared_clip, tmp_path):
@@ -23,3 +27,20 @@ def test_mask_fraction_matches_analytic():
     m = torch.cat([fovea_mask(gaze, (192, 256), generator=g) for _ in range(20)])
     assert m.shape == (120, 1, 192, 256)
     assert abs(m.mean().item() - expected_fraction(mask_size=(192, 256))) < 0.003
+
+
+def test_scale_degrade_keeps_the_fovea_share(shared_clip, tmp_path):
+    "Frames resized by s with `scale_degrade(cfg, s)`: radii and margin scale, the fovea covers the same share."
+    cfg = DegradeConfig(hr_size=None)
+    half = scale_degrade(cfg, 0.5)
+    assert (half.fovea.r_inner, half.fovea.r_cut, half.fovea.r_outer, half.gaze_margin) == (10, 20, 22.5, 25)
+    assert cfg.fovea.r_inner == 20 and cfg.gaze_margin == 50                   # the input is left alone
+    full = density_map(torch.tensor([[80., 60.]]), (120, 160), cfg.fovea).mean()
+    small = density_map(torch.tensor([[40., 30.]]), (60, 80), half.fovea).mean()
+    assert abs(full - small) < 0.01
+    hr = VideoWindows(find_videos(shared_clip, cache_dir=tmp_path), n_frames=6, overlap=2)[0]["frames"]
+    hr2 = F.interpolate(hr, scale_factor=0.5, mode="bilinear", antialias=True)    # 240x320 → 120x160, LR 30x40
+    clip_cfg = DegradeConfig(hr_size=None, gaze_margin=10)                       # as for the full-size clip above
+    out = degrade(hr2, scale_degrade(clip_cfg, 0.5), generator=torch.Generator().manual_seed(0))
+    assert out["input"].shape == (6, 3, 32, 48)                                  # padded to 128x192
+    assert (out["gaze"] >= 5).all() and (out["gaze"][:, 0] <= 34).all() and (out["gaze"][:, 1] <= 24).all()

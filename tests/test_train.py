@@ -8,16 +8,18 @@ from pathlib import Path
 
 import torch
 
-from deepfovea_nb.train import list_checkpoints, load_checkpoint
+from deepfovea_nb.checkpoint import list_checkpoints, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SCRIPT = """
 import sys, torch
 torch.set_num_threads(1)
-from deepfovea_nb.train import train, make_config
+from deepfovea_nb.config import make_config
+from deepfovea_nb.train import train
 out, steps, resume = sys.argv[1], int(sys.argv[2]), (sys.argv[3] if len(sys.argv) > 3 else None)
-run = train(make_config("tiny", out_dir=out, steps=steps, ckpt_every=1, keep_last=10, resume=resume), progress=False)
+over = {"train": {"out_dir": out, "steps": steps, "ckpt_every": 1, "keep_last": 10, "resume": resume}}
+run = train(make_config("tiny", over), progress=False)
 if run.world > 1:
     import torch.distributed as dist
     flat = torch.cat([p.detach().flatten() for p in list(run.G.parameters()) + list(run.D.parameters())])
@@ -34,9 +36,25 @@ def _train(out: Path, steps: int, resume: str | None = None, **kw) -> subprocess
     return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+def test_console_scripts_train_and_evaluate(tmp_path):
+    """The installed commands run the tiny preset end to end: train, then evaluate the checkpoint it wrote."""
+    run = tmp_path / "run"
+    r = subprocess.run([str(BIN / "deepfovea-train"), "--preset", "tiny", "--out", str(run), "--steps", "1",
+                        "--set", "generator.norm=channel"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = subprocess.run([str(BIN / "deepfovea-evaluate"), str(run), "--out", str(tmp_path / "report"),
+                        "--windows", "1"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "| model |" in (tmp_path / "report" / "metrics.md").read_text()
+    bad = subprocess.run([str(BIN / "deepfovea-train"), "--preset", "tiny", "--set", "steps=3"], cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "malformed --set item 'steps=3'" in bad.stderr, bad.stderr[-2000:]
+
+
 def _weights(out: Path) -> dict:
     ck = load_checkpoint(out / "checkpoints")
-    return {f"{net}.{k}": v for net in ("G", "D", "D_fft", "objective") for k, v in ck[net].items()} | {"step": ck["step"]}
+    nets = {f"{net}.{k}": v for net in ("G", "D", "D_fft", "objective") for k, v in ck[net].items()}
+    return nets | {"step": ck["step"]}
 
 
 def test_kill_and_resume_gives_the_same_weights(tmp_path):
@@ -44,7 +62,8 @@ def test_kill_and_resume_gives_the_same_weights(tmp_path):
     straight = _train(tmp_path / "straight", 2 * k)
     killed = _train(tmp_path / "killed", 2 * k)
     deadline = time.time() + 600
-    while time.time() < deadline and not any(int(p.stem.split("_")[1]) >= k for p in list_checkpoints(tmp_path / "killed/checkpoints")):
+    done = lambda: any(int(p.stem.split("_")[1]) >= k for p in list_checkpoints(tmp_path / "killed/checkpoints"))
+    while time.time() < deadline and not done():
         assert killed.poll() is None, killed.communicate()[1][-3000:]
         time.sleep(0.1)
     killed.send_signal(signal.SIGKILL)
@@ -63,11 +82,12 @@ def test_kill_and_resume_gives_the_same_weights(tmp_path):
 
 def test_two_process_data_parallel_gloo(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "--no-python", sys.executable, "-c", SCRIPT,
-           str(tmp_path / "ddp"), "2"]
+    cmd = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "--no-python", sys.executable, "-c",
+           SCRIPT, str(tmp_path / "ddp"), "2"]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env, check=False)
     assert r.returncode == 0, r.stderr[-4000:]
     assert "RANKS AGREE" in r.stdout
     ck = load_checkpoint(tmp_path / "ddp/checkpoints")
-    assert ck["step"] == 2 and len(ck["ranks"]) == 2 and ck["config"]["batch_size"] == 1
-    assert ck["ranks"][0]["rng"]["gens"]["mask"].ne(ck["ranks"][1]["rng"]["gens"]["mask"]).any(), "ranks must draw different masks"
+    assert ck["step"] == 2 and len(ck["ranks"]) == 2 and ck["config"]["data"]["batch_size"] == 1
+    masks = [r["rng"]["gens"]["mask"] for r in ck["ranks"]]
+    assert masks[0].ne(masks[1]).any(), "ranks must draw different masks"

@@ -2,7 +2,7 @@
 
 Steps: (1) get an executed copy of every notebook in nbs/: the build cache (.cache/docs/, keyed on the
 notebook and package sources), else an executed copy under results/ whose code matches the notebook
-exactly (e.g. results/demo/00_sampling.ipynb from `make demo`), else execute it here (nbclient, one
+exactly (e.g. results/demo/00b_sampling.ipynb from `make demo`), else execute it here (nbclient, one
 process per notebook, a time budget per notebook; `#| slow`, `#| cuda` without CUDA and `#| eval: false`
 cells are skipped as nbdev_test does); (2) turn nbdev's `#|` directives into MyST-NB cell tags in a
 staging copy (build/docs_src/); (3) pre-render the sampling sliders (tools/render_sliders.py);
@@ -33,6 +33,7 @@ CACHE = ROOT / ".cache" / "docs"
 RESULTS = ROOT / "results"
 INFO = OUT / ".build-info.json"
 SKIP_FLAGS = ("slow", "cuda")          # settings.ini tst_flags: cells run only when the flag is given
+SLIDERS_PAGE = "00b_sampling"          # the notebook whose slider cell (`interactive(`) gets the pre-rendered sliders
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+):?\s*(.*?)\s*$")
 
 
@@ -42,7 +43,7 @@ def log(msg: str) -> None:
 
 # ---------------------------------------------------------------- notebooks and their directives
 def notebooks() -> list[Path]:
-    "nbs/*.ipynb in docs order: index first, then the numbered notebooks."
+    "nbs/*.ipynb in docs order: index first, then the numbered notebooks by file name (the data-flow order)."
     nbs = sorted(p for p in NBS.glob("*.ipynb") if not p.name.startswith(("_", ".")))
     return sorted(nbs, key=lambda p: (p.stem != "index", p.name))
 
@@ -72,11 +73,13 @@ def load(p: Path) -> dict:
 def code_signature(nb: dict) -> list[str]:
     "The code a notebook runs, for matching an executed copy to its source (papermill's injected cell left out)."
     return [("".join(c["source"]) if isinstance(c["source"], list) else c["source"]).strip()
-            for c in nb["cells"] if c["cell_type"] == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+            for c in nb["cells"]
+            if c["cell_type"] == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
 
 
 def has_errors(nb: dict) -> bool:
-    return any(o.get("output_type") == "error" for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+    return any(o.get("output_type") == "error"
+               for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
 
 
 def executed(nb: dict) -> bool:
@@ -115,7 +118,8 @@ def cache_key(nb_path: Path, flags: set[str]) -> str:
 
 def input_hash(args) -> str:
     "Everything the site depends on: a build with the same hash is fresh (`--if-stale`)."
-    files = notebooks() + [ROOT / "docs" / "conf.py", ROOT / "docs" / "favicon.svg", Path(__file__).resolve(), ROOT / "tools" / "render_sliders.py"]
+    files = notebooks() + [ROOT / "docs" / "conf.py", ROOT / "docs" / "favicon.svg", Path(__file__).resolve(),
+                           ROOT / "tools" / "render_sliders.py"]
     h = _hash_files(files)
     h.update(package_hash().encode()); h.update(results_hash().encode())
     h.update(f"{args.clip}|{sorted(run_flags())}".encode())
@@ -125,7 +129,8 @@ def input_hash(args) -> str:
 def reusable_copy(nb_path: Path) -> Path | None:
     "An executed copy under results/ (not results/docs/) whose code equals the notebook's, newest first."
     want = code_signature(load(nb_path))
-    cands = [p for p in RESULTS.rglob(nb_path.name) if "docs" not in p.relative_to(RESULTS).parts[:1]] if RESULTS.is_dir() else []
+    cands = ([p for p in RESULTS.rglob(nb_path.name) if "docs" not in p.relative_to(RESULTS).parts[:1]]
+             if RESULTS.is_dir() else [])
     for p in sorted(cands, key=lambda p: p.stat().st_mtime, reverse=True):
         try:
             nb = load(p)
@@ -150,14 +155,16 @@ def _exec_child(src: str, dst: str, seconds: float, flags: list[str]) -> int:
         if skip: c.metadata.setdefault("tags", []).append("skip-execution")
     deadline = time.time() + seconds
     client = NotebookClient(nb, kernel_name="python3", timeout_func=lambda cell: max(5, int(deadline - time.time())),
-                            allow_errors=False, record_timing=False, resources={"metadata": {"path": str(NBS)}})
+                            allow_errors=False, record_timing=False,
+                            resources={"metadata": {"path": str(NBS)}})
     rc = 0
     try:
         client.execute()
     except CellTimeoutError:
         rc = 3; print(f"timed out: the notebook ran past its {seconds:.0f}s budget", file=sys.stderr)
     except CellExecutionError as e:
-        rc = 2; print(f"cell failed: {getattr(e, 'ename', '')}: {str(getattr(e, 'evalue', e))[:300]}", file=sys.stderr)
+        rc = 2
+        print(f"cell failed: {getattr(e, 'ename', '')}: {str(getattr(e, 'evalue', e))[:300]}", file=sys.stderr)
     for c in nb.cells:  # leave no execution tags behind
         if "skip-execution" in c.metadata.get("tags", []): c.metadata.tags.remove("skip-execution")
     nbformat.write(nb, dst)
@@ -166,9 +173,11 @@ def _exec_child(src: str, dst: str, seconds: float, flags: list[str]) -> int:
 
 def execute(nb_path: Path, dst: Path, seconds: float, flags: set[str]) -> tuple[bool, str]:
     "Execute one notebook in a child process; (ok, message). A backstop kill follows the child's own deadline."
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--_exec", str(nb_path), str(dst), str(seconds), ",".join(sorted(flags))]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_exec", str(nb_path), str(dst), str(seconds),
+           ",".join(sorted(flags))]
     t0 = time.time()
-    p = subprocess.Popen(cmd, cwd=NBS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    p = subprocess.Popen(cmd, cwd=NBS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
     try:
         out, err = p.communicate(timeout=seconds + 90)
     except subprocess.TimeoutExpired:
@@ -186,13 +195,15 @@ SLIDERS_HTML = """```{raw} html
 <div class="sliders-embed">
 <p><strong>Pre-rendered sliders</strong> (no kernel needed; open <a href="_static/sliders/index.html">full page</a>):
 drag the density parameters and the gaze to swap masks drawn beforehand with the functions above.</p>
-<iframe src="_static/sliders/index.html" title="pre-rendered sampling sliders" style="width:100%;height:440px;border:1px solid #ccc" loading="lazy"></iframe>
+<iframe src="_static/sliders/index.html" title="pre-rendered sampling sliders"
+ style="width:100%;height:440px;border:1px solid #ccc" loading="lazy"></iframe>
 </div>
 ```"""
 
 
 def _md(src: str) -> dict:
-    return {"cell_type": "markdown", "id": "docs-" + hashlib.sha256(src.encode()).hexdigest()[:10], "metadata": {}, "source": src}
+    return {"cell_type": "markdown", "id": "docs-" + hashlib.sha256(src.encode()).hexdigest()[:10], "metadata": {},
+            "source": src}
 
 
 def _strip_widgets(outputs: list) -> list:
@@ -226,12 +237,14 @@ def to_page(nb: dict, name: str, note: str | None, all_names: list[str]) -> dict
         c["source"], c["outputs"] = body, _strip_widgets(c.get("outputs", []))
         c["metadata"] = {"tags": tags} if tags else {}
         cells.append(c)
-        if name == "00_sampling" and "interactive(" in body: cells.append(_md(SLIDERS_HTML))
+        if name == SLIDERS_PAGE and "interactive(" in body: cells.append(_md(SLIDERS_HTML))
     if note:
-        first = next((i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and c["source"].lstrip().startswith("# ")), -1)
+        first = next((i for i, c in enumerate(cells)
+                      if c["cell_type"] == "markdown" and c["source"].lstrip().startswith("# ")), -1)
         cells.insert(first + 1, _md(f":::{{note}}\n{note}\n:::"))
     if name == "index":
-        cells.append(_md("```{toctree}\n:hidden:\n:maxdepth: 1\n\n" + "\n".join(n for n in all_names if n != "index") + "\n```"))
+        pages = "\n".join(n for n in all_names if n != "index")       # file-name order: the data-flow order
+        cells.append(_md("```{toctree}\n:hidden:\n:maxdepth: 1\n\n" + pages + "\n```"))
     meta = {k: v for k, v in nb.get("metadata", {}).items() if k not in ("widgets", "papermill")}
     meta["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     meta.setdefault("language_info", {"name": "python", "pygments_lexer": "ipython3"})
@@ -255,8 +268,8 @@ def get_executed(nb_path: Path, args, flags: set[str]) -> tuple[dict, str, str |
     if name != "index" and not args.force and (copy := reusable_copy(nb_path)):
         return load(copy), f"reused {copy.relative_to(ROOT)}", None
     if not wanted(args, name):
-        return load(nb_path), "not executed", ("This page is rendered without outputs: this docs build did not execute it "
-                                                "(`make docs` executes every notebook).")
+        return load(nb_path), "not executed", ("This page is rendered without outputs: this docs build did not "
+                                                "execute it (`make docs` executes every notebook).")
     tmp = cached.with_suffix(".ipynb.tmp")
     ok, msg = execute(nb_path, tmp, args.timeout, flags)
     nb = load(tmp) if tmp.exists() else load(nb_path)
@@ -286,7 +299,8 @@ def build(args) -> int:
     ih = input_hash(args)
     if args.if_stale and INFO.exists():
         info = json.loads(INFO.read_text())
-        unexecuted = [n for n, how in info.get("pages", {}).items() if how.startswith("not executed") and wanted(args, n)]
+        unexecuted = [n for n, how in info.get("pages", {}).items()
+                      if how.startswith("not executed") and wanted(args, n)]
         if info.get("input_hash") == ih and not info.get("failed") and not unexecuted:
             log(f"_docs/ is fresh (inputs {ih}); nothing to do"); return 0
     flags = run_flags()
@@ -308,7 +322,8 @@ def build(args) -> int:
     html = ROOT / "build" / "docs_html"
     if html.exists(): shutil.rmtree(html)
     warn = ROOT / "build" / "docs_warnings.txt"
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1", "-E", "-d", str(DOCTREES), "-w", str(warn), str(STAGE), str(html)]
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-j", "1", "-E", "-d", str(DOCTREES), "-w", str(warn),
+           str(STAGE), str(html)]
     r = subprocess.run(cmd, cwd=ROOT)
     if r.returncode != 0:
         log(f"sphinx-build failed (exit {r.returncode}); warnings in {warn}"); return r.returncode
@@ -318,7 +333,8 @@ def build(args) -> int:
     info = dict(input_hash=ih, pages=pages, failed=failed, seconds=round(time.time() - t0, 1), execute=args.execute)
     INFO.write_text(json.dumps(info, indent=1))
     nwarn = len([l for l in warn.read_text().splitlines() if "WARNING" in l]) if warn.exists() else 0
-    log(f"site in {OUT.relative_to(ROOT)}/index.html ({time.time() - t0:.0f}s, {nwarn} Sphinx warnings in {warn.relative_to(ROOT)})")
+    log(f"site in {OUT.relative_to(ROOT)}/index.html ({time.time() - t0:.0f}s, {nwarn} Sphinx warnings in "
+        f"{warn.relative_to(ROOT)})")
     if failed:
         log(f"not executed because of errors: {', '.join(failed)}")
         return 1 if args.strict else 0
@@ -330,9 +346,11 @@ def main(argv=None) -> int:
     if argv[:1] == ["--_exec"]:
         return _exec_child(argv[1], argv[2], float(argv[3]), [f for f in argv[4].split(",") if f])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--execute", default="all", help="which notebooks this build may execute: all, none, or names like index,00_sampling "
-                                                     "(others come from the cache or results/, else render without outputs)")
-    ap.add_argument("--timeout", type=float, default=float(os.environ.get("DOCS_NB_TIMEOUT_S", 600)), help="seconds per notebook")
+    ap.add_argument("--execute", default="all",
+                    help="which notebooks this build may execute: all, none, or names like index,00b_sampling "
+                         "(others come from the cache or results/, else render without outputs)")
+    ap.add_argument("--timeout", type=float, default=float(os.environ.get("DOCS_NB_TIMEOUT_S", 600)),
+                    help="seconds per notebook")
     ap.add_argument("--force", action="store_true", help="execute again, ignoring the cache and results/ copies")
     ap.add_argument("--if-stale", action="store_true", help="do nothing when _docs/ was built from the same inputs")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a notebook fails to execute")

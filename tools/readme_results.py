@@ -20,11 +20,12 @@ def section(res: Path) -> str:
     run = json.loads((res / "train" / "run.json").read_text())
     ev = json.loads((res / "metrics.json").read_text())
     cfg = run["config"]
+    (h, w), scale = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
     terms = ", ".join(f"{k} {v:g}" for k, v in run["loss_terms"].items())
     lines = [
-        f"Produced by `make demo` on `{Path(run['data']).name}`: {cfg['steps']} training steps on CPU at "
-        f"{cfg['hr_size'][0] // 4}x{cfg['hr_size'][1] // 4} -> {cfg['hr_size'][0]}x{cfg['hr_size'][1]}, "
-        f"{cfg['n_frames']} frames per window, schedule `{cfg['schedule']}`, loss terms (weights): {terms}. "
+        f"Produced by `make demo` on `{Path(run['data']).name}`: {cfg['train']['steps']} training steps on CPU at "
+        f"{h // scale}x{w // scale} -> {h}x{w}, {cfg['generator']['frames']} frames per window, "
+        f"schedule `{cfg['train']['schedule']}`, loss terms (weights): {terms}. "
         f"Evaluated on {ev['frames']} frames ({ev['windows']} windows) of video `{ev['video']}`. "
         "A CPU demo shows the pipeline working and the losses falling; it is not a trained DeepFovea model: "
         + _compare(ev["metrics"]),

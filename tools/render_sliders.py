@@ -1,6 +1,6 @@
 """Pre-render the sampling sliders for the static docs: masks for a small grid of slider values + an HTML/JS page.
 
-The live panel in `nbs/00_sampling.ipynb` needs a kernel (ipywidgets). The docs have none, so this script
+The live panel in `nbs/00b_sampling.ipynb` needs a kernel (ipywidgets). The docs have none, so this script
 draws, with `deepfovea_nb.sampling`, the density map and one sampled mask (seed 0) for every combination of
 a few values of each slider, and writes a self-contained page (no network, no kernel) that swaps the
 pre-rendered images and the kept-fraction text as the reader drags the sliders.
@@ -38,7 +38,7 @@ def _gaze_points(H: int, W: int) -> dict:
 
 
 def demo_frame(clip: str | None = None):
-    "First frame of the demo clip as the low-res input (3,H,W) in [0,1], as the notebook draws it; a synthetic frame if there is no clip."
+    "First frame of the demo clip as the low-res input (3,H,W) in [0,1], as the notebook draws it (else synthetic)."
     import torch
     from deepfovea_nb.frames import VideoWindows, find_videos, resolve_clip
     from deepfovea_nb.sampling import DegradeConfig, degrade
@@ -69,16 +69,18 @@ def render(out: Path, clip: str | None = None) -> dict:
     import numpy as np
     import torch
     from matplotlib import colormaps
-    from deepfovea_nb.sampling import FoveaConfig, density_map, expected_fraction, fovea_mask
+    from deepfovea_nb.sampling import DegradeConfig, FoveaConfig, density_map, expected_fraction, fovea_mask
     t0 = time.time()
     torch.set_num_threads(1)   # tiny tensors: threads only add overhead (and the docs build shares the CPU)
     out.mkdir(parents=True, exist_ok=True)
     (out / "img").mkdir(exist_ok=True)
     lr, source = demo_frame(clip)
     H, W = lr.shape[-2:]
-    (out / "img" / "frame.png").write_bytes(_png((lr.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)))
+    frame = (lr.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    (out / "img" / "frame.png").write_bytes(_png(frame))
     magma = colormaps["magma"]
     gazes = _gaze_points(H, W)
+    margin = min(DegradeConfig().gaze_margin, (min(H, W) - 1) / 2 - 1)   # training's gaze margin, fitted to the frame
     settings = {}
     for r_in, r_out, p_out, gname in itertools.product(*GRID.values()):
         # the notebook's `seed_cut`: keep the seed's jump at 80% of the way from inner to outer radius
@@ -90,12 +92,14 @@ def render(out: Path, clip: str | None = None) -> dict:
         (out / "img" / f"density_{key}.png").write_bytes(_png((magma(p.numpy())[..., :3] * 255).astype(np.uint8)))
         (out / "img" / f"mask_{key}.png").write_bytes(_png(m.numpy().astype(bool)))
         settings[key] = dict(kept=float(m.mean()), expected=float(p.mean()),
-                             expected_random_gaze=expected_fraction(cfg, mask_size=(H, W), margin=min(50.0, (min(H, W) - 1) / 2 - 1)))
+                             expected_random_gaze=expected_fraction(cfg, mask_size=(H, W), margin=margin))
     manifest = dict(grid=GRID, default=DEFAULT, p_inner=P_INNER, seed=SEED, size=[H, W], source=source,
                     gaze_points={k: [float(v[0]), float(v[1])] for k, v in gazes.items()}, settings=settings)
     (out / "data.js").write_text("window.SLIDERS = " + json.dumps(manifest, indent=0) + ";\n")
-    (out / "index.html").write_text(PAGE.replace("{{SOURCE}}", html.escape(source)).replace("{{H}}", str(H)).replace("{{W}}", str(W)))
-    print(f"render_sliders: {len(settings)} settings on a {H}x{W} input from {source} in {time.time() - t0:.1f}s -> {out}")
+    page = PAGE.replace("{{SOURCE}}", html.escape(source)).replace("{{H}}", str(H)).replace("{{W}}", str(W))
+    (out / "index.html").write_text(page)
+    print(f"render_sliders: {len(settings)} settings on a {H}x{W} input from {source} in {time.time() - t0:.1f}s "
+          f"-> {out}")
     return manifest
 
 
@@ -108,7 +112,8 @@ PAGE = """<!DOCTYPE html>
 <link rel="icon" href="data:,">
 <style>
  body { font-family: system-ui, sans-serif; margin: 12px; color: #222; background: #fff; }
- .controls { display: grid; grid-template-columns: 9em minmax(8em, 18em) 5em; gap: 4px 10px; align-items: center; max-width: 40em; }
+ .controls { display: grid; grid-template-columns: 9em minmax(8em, 18em) 5em; gap: 4px 10px; align-items: center;
+             max-width: 40em; }
  .panels { display: flex; gap: 10px; margin-top: 12px; }
  figure { margin: 0; flex: 1 1 0; min-width: 120px; max-width: calc(1.5 * {{W}}px); }
  figcaption { font-size: 0.85em; text-align: center; }
@@ -130,27 +135,35 @@ PAGE = """<!DOCTYPE html>
 <div class="panels">
  <figure><img id="density" class="px" alt="density map"><figcaption>density p</figcaption></figure>
  <figure><img id="mask" class="px" alt="sampled mask"><figcaption>mask (seed 0)</figcaption></figure>
- <figure><div class="stack"><img id="frame" class="px" src="img/frame.png" alt="demo frame"><img id="masked" class="px mask" alt="mask over the demo frame"></div><figcaption>masked demo frame</figcaption></figure>
+ <figure><div class="stack"><img id="frame" class="px" src="img/frame.png" alt="demo frame"><img id="masked"
+  class="px mask" alt="mask over the demo frame"></div><figcaption>masked demo frame</figcaption></figure>
 </div>
-<p class="note">Pre-rendered with <code>deepfovea_nb.sampling</code> (<code>density_map</code>, <code>fovea_mask</code>) for a grid of slider values:
-inner density fixed at the seed's 0.98, the seed's jump kept at 80% of the way from inner to outer radius, mask seed 0,
-{{H}}x{{W}} input from {{SOURCE}}. In JupyterLab the same panel is live (<code>nbs/00_sampling.ipynb</code>, section Sliders) with every value.</p>
+<p class="note">Pre-rendered with <code>deepfovea_nb.sampling</code> (<code>density_map</code>,
+<code>fovea_mask</code>) for a grid of slider values: inner density fixed at the seed's 0.98, the seed's jump kept at
+80% of the way from inner to outer radius, mask seed 0, {{H}}x{{W}} input from {{SOURCE}}. In JupyterLab the same
+panel is live (<code>nbs/00b_sampling.ipynb</code>, section Sliders) with every value.</p>
 <script src="data.js"></script>
 <script>
 (function () {
   const S = window.SLIDERS, names = ["r_inner", "r_outer", "p_outer", "gaze"];
   const pct = v => (100 * v).toFixed(2) + "%";
   function key() {
-    return names.map(n => { const v = S.grid[n][+document.getElementById(n).value]; return typeof v === "number" ? String(v) : v; }).join("_");
+    return names.map(n => {
+      const v = S.grid[n][+document.getElementById(n).value];
+      return typeof v === "number" ? String(v) : v;
+    }).join("_");
   }
   function update() {
-    names.forEach(n => { document.getElementById(n + "_v").textContent = S.grid[n][+document.getElementById(n).value]; });
+    names.forEach(n => {
+      document.getElementById(n + "_v").textContent = S.grid[n][+document.getElementById(n).value];
+    });
     const k = key(), s = S.settings[k];
     document.getElementById("density").src = "img/density_" + k + ".png";
     document.getElementById("mask").src = "img/mask_" + k + ".png";
     document.getElementById("masked").src = "img/mask_" + k + ".png";
-    document.getElementById("fraction").textContent = "kept " + pct(s.kept) + " of the " + S.size[0] + "x" + S.size[1] +
-      " input (expected " + pct(s.expected) + " at this gaze, " + pct(s.expected_random_gaze) + " over random gazes)";
+    document.getElementById("fraction").textContent = "kept " + pct(s.kept) + " of the " + S.size[0] + "x" +
+      S.size[1] + " input (expected " + pct(s.expected) + " at this gaze, " + pct(s.expected_random_gaze) +
+      " over random gazes)";
   }
   names.forEach(n => {
     const el = document.getElementById(n);
