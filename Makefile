@@ -4,13 +4,18 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CLIP ?=
+# The clip reaches tools/demo.py through the environment, exactly as typed: the shell never parses it, so a path with
+# spaces, quotes or $ works (make demo CLIP='my clips/it'"'"'s.mp4'); $(value) stops make expanding a $ in it.
+override CLIP := $(value CLIP)
+export CLIP
 .PHONY: demo test venv bench docs export clean-nbs
 
 venv:
 	@bash tools/bootstrap.sh
 
+# --overwrite replaces only a previous demo run (tools/demo.py checks its run.json), never another run or folder.
 demo: venv
-	$(PY) tools/demo.py $(if $(CLIP),--clip "$(CLIP)")
+	$(PY) tools/demo.py --overwrite --clip "$$CLIP"
 
 test: venv
 	@bash tools/install_browser.sh || echo "make test: Chromium unavailable; the browser tests will skip"

@@ -4,9 +4,10 @@ results/bench_losses.json.
 Each term runs in its own subprocess so its peak resident memory can be read (ru_maxrss after the timed runs minus
 the process's peak after building the term and its inputs). Times are medians over repeats; `ratio_to_l1` divides by
 the plain L1 loss measured in the same run (both as the fastest repeat, the least disturbed by other load). Learned
-networks (LPIPS backbone, VGG-19, PWC-Net) use random weights here (allow_random=True): their cost does not depend on
-the values. The GPU section (192x256 -> 768x1024 on a lent GPU) is recorded as not measured when no CUDA device is
-present.
+networks (LPIPS backbone, VGG-19, PWC-Net) use their pretrained file when the search path has one (the LPIPS
+backbones do wherever shared/weights/ is present) and random weights otherwise (allow_random=True): their cost does
+not depend on the values; each row records which (`pretrained`). The GPU section (192x256 -> 768x1024 on a lent
+GPU) is recorded as not measured when no CUDA device is present.
 
     .venv/bin/python benchmarks/bench_losses.py [--frames 6] [--size 128] [--repeats 5]
 """
@@ -60,6 +61,8 @@ def _worker(term: str, shape: tuple, repeats: int, q) -> None:
     y = torch.rand(*shape, generator=g)
     p0 = (y + 0.05 * torch.randn(shape, generator=g)).clamp(0, 1)
     fn = _build(term, shape)
+    net = getattr(fn, "estimator", fn)
+    pretrained = getattr(net, "pretrained", None)   # None: nothing learned in this term
     def step():
         p = p0.clone().requires_grad_(True)
         v = fn(p, y)
@@ -72,7 +75,7 @@ def _worker(term: str, shape: tuple, repeats: int, q) -> None:
         t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times.sort()
-    q.put(dict(term=term, median_s=times[len(times) // 2], min_s=times[0], repeats=repeats,
+    q.put(dict(term=term, pretrained=pretrained, median_s=times[len(times) // 2], min_s=times[0], repeats=repeats,
                peak_rss_mb=peak / 1024, extra_peak_rss_mb_after_warmup=(peak - base) / 1024))
 
 
@@ -104,7 +107,8 @@ def main() -> None:
         what="forward+backward time and peak memory of each generator-loss term",
         cpu=dict(shape_NTCHW=list(shape), device="cpu", torch=torch.__version__, threads=1,
                  machine=platform.processor() or platform.machine(),
-                 note="random weights for learned nets (cost only); shared 2-core machine, times are indicative",
+                 note="pretrained weights where found, else random (cost only; see each row's `pretrained`); "
+                      "shared 2-core machine, times are indicative",
                  terms=rows),
         gpu=(dict(measured=False, reason="no CUDA device on the machine that ran this benchmark; target shape "
                   "192x256 -> 768x1024 output, 6 frames") if not torch.cuda.is_available() else

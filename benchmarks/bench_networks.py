@@ -1,11 +1,14 @@
 """Network sizes and generator throughput at the seed's 192x256 -> 768x1024 (nbs/02b_generator, 02c_discriminators).
 
-Writes results/bench_networks.json: parameter counts of every network; generator frames/s (one call = one window of F
-frames, batch 1, the state carried from call to call) on CPU in fp32 eager; on CUDA, when present, fp32 eager, bf16
+Writes results/bench_networks.json: parameter counts of every network and generator variant (the seed's; with the
+validity mask as an input channel; with a push-pull or spatio-temporal push-pull skip); generator frames/s (one call =
+one window of F frames, batch 1, the state carried from call to call) of every variant on CPU in fp32 eager, with the
+seconds spent in each block and in the classical fill; on CUDA, when present, the seed generator in fp32 eager, bf16
 autocast and bf16 + channels_last + torch.compile, with peak GPU memory and the speed-up of the best mode over fp32
 eager measured in the same run; the gap to a 90 Hz VR display rate.
 
-    python benchmarks/bench_networks.py [--iters 3] [--warmup 1] [--frames 6 1] [--threads N]
+    python benchmarks/bench_networks.py [--iters 3] [--warmup 1] [--frames 6 1] [--variants ...] [--threads N]
+    python benchmarks/bench_networks.py --quick   # 32x64, 1 window: a smoke test, written to build/
 """
 from __future__ import annotations
 
@@ -25,24 +28,42 @@ import torchvision
 from deepfovea_nb.blocks import count_params
 from deepfovea_nb.discriminators import DiscriminatorConfig, FFTDiscriminator, SpatioTemporalDiscriminator
 from deepfovea_nb.generator import GeneratorConfig, RecurrentUNet
+from deepfovea_nb.sampling import classical_fill
 
 ROOT = Path(__file__).resolve().parents[1]
 VR_HZ = 90.0  # the refresh rate of the VR headsets DeepFovea targets (real-time VR)
+VARIANTS = {  # generator variants (GeneratorConfig fields over the seed's)
+    "seed": {},
+    "mask_channel": dict(mask_channel=True),
+    "skip_push_pull": dict(skip="push_pull"),
+    "skip_st_push_pull": dict(skip="st_push_pull"),
+    "mask_channel+skip_st_push_pull": dict(mask_channel=True, skip="st_push_pull"),
+}
 
 
 def param_counts() -> dict:
-    "Parameters of every network, for F=6 (seed) and F=1 (paper)."
-    out = {"generator": {}, "spatio_temporal_discriminator": {}, "fft_discriminator": {}}
+    "Parameters of every network, for F=6 (seed) and F=1 (paper); totals of every generator variant."
+    out = {"generator": {}, "spatio_temporal_discriminator": {}, "fft_discriminator": {},
+           "generator_variants": {v: {} for v in VARIANTS}}
     for f in (6, 1):
         dc = DiscriminatorConfig(frames=f)
         out["generator"][f"F={f}"] = count_params(RecurrentUNet(GeneratorConfig(frames=f)), by_block=True)
         out["spatio_temporal_discriminator"][f"F={f}"] = count_params(SpatioTemporalDiscriminator(dc))
         out["fft_discriminator"][f"F={f}"] = count_params(FFTDiscriminator(dc))
+        for v, kw in VARIANTS.items():
+            out["generator_variants"][v][f"F={f}"] = count_params(RecurrentUNet(GeneratorConfig(frames=f, **kw)))
     return out
 
 
+def window(frames: int, h: int, w: int, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    "One foveated window (1, F, 3, h, w) with its validity mask (1, F, 1, h, w), ~30% of the pixels sampled."
+    g = torch.Generator().manual_seed(0)
+    mask = (torch.rand(1, frames, 1, h, w, generator=g) < 0.3).float()
+    return (torch.rand(1, frames, 3, h, w, generator=g) * mask).to(device), mask.to(device)
+
+
 def time_windows(net, x: torch.Tensor, state: list[torch.Tensor], iters: int, warmup: int,
-                 ctx=contextlib.nullcontext, cuda: bool = False) -> list[float]:
+                 ctx=contextlib.nullcontext, cuda: bool = False, mask: torch.Tensor | None = None) -> list[float]:
     "Seconds per window for `iters` consecutive windows of one video (`state` carried), after `warmup` windows."
     times = []
     with torch.inference_mode():
@@ -50,7 +71,7 @@ def time_windows(net, x: torch.Tensor, state: list[torch.Tensor], iters: int, wa
             if cuda: torch.cuda.synchronize()
             t = time.perf_counter()
             with ctx():
-                _, state = net(x, state)
+                _, state = net(x, state, mask)
             if cuda: torch.cuda.synchronize()
             if i >= warmup: times.append(time.perf_counter() - t)
     return times
@@ -65,7 +86,7 @@ def summarize(times: list[float], frames: int) -> dict:
                 ms_per_frame=round(1000 * med / frames, 2), times_slower_than_90hz=round(VR_HZ / fps, 1))
 
 
-def block_seconds(net: RecurrentUNet, x: torch.Tensor) -> dict:
+def block_seconds(net: RecurrentUNet, x: torch.Tensor, mask: torch.Tensor) -> dict:
     "Wall seconds spent in each top-level block (encoder.i, decoder.i, sr.i, head) during one more window."
     t0, out, hooks = {}, {}, []
     blocks = [(f"{n}.{i}", b) for n in ("encoder", "decoder", "sr") for i, b in enumerate(getattr(net, n))]
@@ -74,18 +95,23 @@ def block_seconds(net: RecurrentUNet, x: torch.Tensor) -> dict:
         hooks.append(m.register_forward_hook(
             lambda m, i, o, n=name: out.__setitem__(n, round(time.perf_counter() - t0[n], 4))))
     with torch.inference_mode():
-        net(x)
+        net(x, None, mask)
+        if net.cfg.skip != "none":  # the classical fill the skip adds, timed on its own
+            t = time.perf_counter()
+            classical_fill(x, mask, net.cfg.scale, temporal=net.cfg.skip == "st_push_pull")
+            out["classical_fill"] = round(time.perf_counter() - t, 4)
     for hk in hooks: hk.remove()
     return out
 
 
-def cpu_bench(frames: int, h: int, w: int, iters: int, warmup: int) -> dict:
+def cpu_bench(frames: int, h: int, w: int, iters: int, warmup: int, variant: str = "seed") -> dict:
     torch.manual_seed(0)
-    net = RecurrentUNet(GeneratorConfig(frames=frames)).eval()
-    x = torch.rand(1, frames, 3, h, w)  # one window
-    r = summarize(time_windows(net, x, net.init_state(x, torch.Generator().manual_seed(0)), iters, warmup), frames)
-    r["block_s"] = block_seconds(net, x)
-    return r
+    net = RecurrentUNet(GeneratorConfig(frames=frames, **VARIANTS[variant])).eval()
+    x, mask = window(frames, h, w)
+    state = net.init_state(x, torch.Generator().manual_seed(0))
+    r = summarize(time_windows(net, x, state, iters, warmup, mask=mask), frames)
+    r["block_s"] = block_seconds(net, x, mask)
+    return dict(variant=variant, **r)
 
 
 def cuda_bench(frames: int, h: int, w: int, iters: int, warmup: int) -> dict:
@@ -125,11 +151,22 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=192)
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--frames", type=int, nargs="+", default=[6, 1])
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
+                    help="generator variants to time on CPU (all by default)")
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_networks.json")
+    ap.add_argument("--out", type=Path, default=None, help="default: results/bench_networks.json "
+                                                          "(build/bench_networks_quick.json with --quick)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke test: 32x64 input, 1 window, no warm-up, F=6 and F=1, every variant")
     a = ap.parse_args()
+    if a.quick: a.height, a.width, a.iters, a.warmup = 32, 64, 1, 0
+    if a.out is None:
+        a.out = ROOT / ("build/bench_networks_quick.json" if a.quick else "results/bench_networks.json")
+    for k in ("height", "width"):
+        if getattr(a, k) < 32 or getattr(a, k) % 32: ap.error(f"--{k} must be a positive multiple of 32")
+    if a.iters < 1 or a.warmup < 0: ap.error("--iters must be >= 1 and --warmup >= 0")
     if a.threads: torch.set_num_threads(a.threads)
 
     res = dict(
@@ -143,17 +180,20 @@ def main() -> None:
     print(json.dumps(res["params"], indent=1))
     h, w = a.height, a.width
     thr = dict(input_hw=[h, w], output_hw=[4 * h, 4 * w], batch=1,
-               window="a (1, F, 3, h, w) clip per call, state carried; frames/s = F / s per window",
+               window="a (1, F, 3, h, w) clip (and its mask) per call, state carried; frames/s = F / s per window",
+               variants={v: VARIANTS[v] for v in a.variants},
                iters=a.iters, warmup=a.warmup, vr_target_hz=VR_HZ, cpu={}, cuda="not measured: no GPU")
     for f in a.frames:
-        r = cpu_bench(f, h, w, a.iters, a.warmup)
-        thr["cpu"][f"fp32_eager_F={f}"] = r
-        print(f"CPU fp32 eager F={f}: {r['window_s_median']} s/window, {r['frames_per_s']} frames/s "
-              f"({r['times_slower_than_90hz']}x short of 90 Hz)")
+        for v in a.variants:
+            r = cpu_bench(f, h, w, a.iters, a.warmup, v)
+            thr["cpu"][f"fp32_eager_F={f}" + ("" if v == "seed" else f"_{v}")] = r
+            print(f"CPU fp32 eager F={f} {v:<32} {r['window_s_median']:>8} s/window, {r['frames_per_s']:>8} frames/s "
+                  f"({r['times_slower_than_90hz']}x short of 90 Hz)")
     if torch.cuda.is_available():
         thr["cuda"] = {f"F={f}": cuda_bench(f, h, w, a.iters, a.warmup) for f in a.frames}
         print(json.dumps(thr["cuda"], indent=1))
-    best_cpu = max(thr["cpu"].values(), key=lambda r: r["frames_per_s"])
+    seed_cpu = [r for r in thr["cpu"].values() if r["variant"] == "seed"] or list(thr["cpu"].values())
+    best_cpu = max(seed_cpu, key=lambda r: r["frames_per_s"])  # the seed generator's, when measured
     gap = (f"CPU ({res['torch_threads']} threads, fp32 eager): best {best_cpu['frames_per_s']} frames/s = "
            f"{best_cpu['ms_per_frame']} ms/frame against {1000 / VR_HZ:.1f} ms/frame at {VR_HZ:.0f} Hz: "
            f"{best_cpu['times_slower_than_90hz']}x short.")

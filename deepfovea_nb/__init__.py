@@ -2,7 +2,7 @@
 
 The small public API is re-exported here (imported lazily, so `import deepfovea_nb` stays cheap);
 `from deepfovea_nb import *` gives the names in `__all__`. Everything else lives in the modules,
-one per notebook, in data-flow order: frames, sampling, pipeline, ops, blocks, generator,
+one per notebook, in data-flow order: checks, frames, sampling, pipeline, ops, blocks, generator,
 discriminators, weights, flow, robust, losses, metrics, config, checkpoint, train, evaluate.
 """
 __version__ = "0.0.1"
@@ -11,7 +11,7 @@ import importlib
 
 _API = {
     "frames": ("resolve_clip", "find_videos", "VideoWindows"),
-    "sampling": ("DegradeConfig", "FoveaConfig", "degrade", "fovea_mask"),
+    "sampling": ("DegradeConfig", "FoveaConfig", "degrade", "fovea_mask", "push_pull", "classical_fill"),
     "pipeline": ("DataConfig", "open_windows", "make_batch"),
     "generator": ("GeneratorConfig", "RecurrentUNet"),
     "discriminators": ("DiscriminatorConfig", "SpatioTemporalDiscriminator", "FFTDiscriminator"),
@@ -20,7 +20,7 @@ _API = {
     "config": ("RunConfig", "PRESETS", "make_config", "run_config"),
     "checkpoint": ("load_checkpoint", "load_generator"),
     "train": ("train",),
-    "evaluate": ("baselines", "push_pull", "evaluate_videos", "evaluate_run"),
+    "evaluate": ("baselines", "evaluate_videos", "evaluate_run"),
 }
 _WHERE = {name: mod for mod, names in _API.items() for name in names}
 __all__ = list(_WHERE)

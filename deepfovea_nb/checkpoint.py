@@ -4,12 +4,19 @@
 
 # %% ../nbs/04e_checkpoint.ipynb #9ee28ee1
 from __future__ import annotations
+import contextlib
 import csv
+import errno
+import fcntl
 import json
 import os
 import re
+import socket
 import tempfile
+import time
+import uuid
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,25 +25,63 @@ from .generator import RecurrentUNet
 from .config import RunConfig, config_from_dict
 
 # %% auto #0
-__all__ = ['FORMAT', 'atomic_save', 'check_format', 'list_checkpoints', 'save_checkpoint', 'load_checkpoint', 'rng_state',
-           'set_rng_state', 'build_generator', 'load_generator', 'RunLog']
+__all__ = ['TMP_PATTERN', 'FORMAT', 'RUN_FILE', 'LOCK_FILE', 'DiskFullError', 'atomic_save', 'atomic_write_text',
+           'clean_stale_tmp', 'check_format', 'list_checkpoints', 'peek_checkpoint', 'newest_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'new_run_id', 'read_run_info', 'RunInUseError', 'RunLock',
+           'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'load_generator', 'RunLog']
 
 # %% ../nbs/04e_checkpoint.ipynb #2a74e445
-def atomic_save(obj: object, path: str | Path) -> Path:
-    "`torch.save` `obj` to `path` atomically (temp file in the same folder, fsync, rename)."
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+class DiskFullError(OSError):
+    "Writing failed because the disk (or the quota) is full; the target file was not changed."
+
+class _Remember:
+    "A file's `write`/`flush` that remember the `OSError` they raised (torch's zip writer hides it)."
+    def __init__(self, f): self.f, self.error = f, None
+    def write(self, b) -> int:
+        try: return self.f.write(b)
+        except OSError as e: self.error = e; raise
+    def flush(self) -> None: self.f.flush()
+
+def _atomic(path: str | Path, write) -> Path:
+    "Call `write(file)` on a temp file next to `path`, fsync it and rename it over `path`."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    f = os.fdopen(fd, "wb"); w = _Remember(f)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
+        try: write(w); f.flush(); os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError): f.close()
+            raise
+        f.close()
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        full = next((x for x in (w.error, e) if isinstance(x, OSError) and x.errno in _FULL), None)
+        if full is None: raise
+        kept = f"the previous {path.name} is intact" if path.exists() else "nothing was written"
+        raise DiskFullError(full.errno, f"disk full while writing {path}; {kept}") from e
     return path
+
+def atomic_save(obj: object, path: str | Path) -> Path:
+    "`torch.save` `obj` to `path` atomically (temp file in the same folder, fsync, rename)."
+    return _atomic(path, lambda f: torch.save(obj, f))
+
+def atomic_write_text(text: str, path: str | Path) -> Path:
+    "Write `text` to `path` atomically, like `atomic_save`."
+    return _atomic(path, lambda f: f.write(text.encode()))
+
+TMP_PATTERN = re.compile(r"^(ckpt_\d+\.pt|run\.json|log\.jsonl)\.[a-z0-9_]{8}\.tmp$")
+
+def clean_stale_tmp(*folders: str | Path) -> list[Path]:
+    "Delete the temporaries interrupted atomic writes left in `folders` (only names `TMP_PATTERN` matches)."
+    gone = []
+    for d in map(Path, folders):
+        for p in (d.iterdir() if d.is_dir() else []):
+            if TMP_PATTERN.match(p.name) and p.is_file(): p.unlink(missing_ok=True); gone.append(p)
+    return gone
 
 # %% ../nbs/04e_checkpoint.ipynb #e5315290
 FORMAT = 2
@@ -58,17 +103,44 @@ def check_format(ck: object, path: str | Path) -> dict:
 _CKPT = re.compile(r"^ckpt_(\d+)\.pt$")
 
 def list_checkpoints(folder: str | Path) -> list[Path]:
-    "Checkpoints `ckpt_<step>.pt` in `folder`, oldest first."
+    "Files named `ckpt_<step>.pt` in `folder`, oldest first (whether they load or not)."
     folder = Path(folder)
     if not folder.is_dir(): return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CKPT.match(p.name))]
     return [p for _, p in sorted(found)]
 
+def peek_checkpoint(path: str | Path) -> dict | None:
+    "The checkpoint at `path` loaded memory-mapped (tensors not read), or None if it does not load as one."
+    try: ck = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:
+        try: ck = torch.load(path, map_location="cpu", weights_only=True)   # not a zip file: mmap cannot read it
+        except Exception: return None
+    try: return check_format(ck, path)
+    except ValueError: return None
+
+def newest_checkpoint(folder: str | Path) -> tuple[Path, dict] | None:
+    "(path, peeked checkpoint) of the newest checkpoint in `folder` that loads; None if none does."
+    for p in reversed(list_checkpoints(folder)):
+        if (ck := peek_checkpoint(p)) is not None: return p, ck
+    return None
+
 def save_checkpoint(state: dict, folder: str | Path, step: int, keep_last: int = 3) -> Path:
-    "Atomically write `state` (stamped with `FORMAT`) as `folder/ckpt_<step>.pt`; keep the newest `keep_last`."
+    "Atomically write `state` (stamped with `FORMAT`) as `folder/ckpt_<step>.pt`; keep `keep_last` that load."
     if keep_last < 1: raise ValueError(f"keep_last must be >= 1, got {keep_last}")
-    path = atomic_save({**state, "format": FORMAT}, Path(folder) / f"ckpt_{step:08d}.pt")
-    for old in list_checkpoints(folder)[:-keep_last]: old.unlink(missing_ok=True)
+    folder = Path(folder); path = folder / f"ckpt_{step:08d}.pt"
+    try: atomic_save({**state, "format": FORMAT}, path)
+    except DiskFullError as e:
+        prev = newest_checkpoint(folder)
+        kept = f"the previous checkpoint {prev[0]} is intact" if prev else "there is no earlier checkpoint"
+        raise DiskFullError(e.errno, f"disk full while writing {path}; {kept}; free some space and resume "
+                                     "(resume='auto')") from e
+    good, bad = [], []
+    for p in list_checkpoints(folder): (good if p == path or peek_checkpoint(p) is not None else bad).append(p)
+    for old in good[:-keep_last]:
+        if old != path: old.unlink(missing_ok=True)
+    if bad:
+        warnings.warn(f"{len(bad)} file(s) in {folder} are named like checkpoints but do not load: "
+                      f"{[p.name for p in bad]}; left in place and not counted for keep_last", stacklevel=2)
     return path
 
 
@@ -88,6 +160,124 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise RuntimeError(f"no checkpoint in {path} could be read (tried {len(cands)})")
     if not path.exists(): raise FileNotFoundError(f"checkpoint {path} does not exist")
     return check_format(torch.load(path, map_location=map_location, weights_only=True), path)
+
+# %% ../nbs/04e_checkpoint.ipynb #e7a1c2d4
+RUN_FILE, LOCK_FILE = "run.json", "run.lock"
+
+def new_run_id() -> str:
+    "A fresh run id (uuid4, 32 hex digits)."
+    return uuid.uuid4().hex
+
+def read_run_info(folder: str | Path) -> dict | None:
+    "The run folder's `run.json` as a dict, None if there is none; a clear error if it is not a JSON object."
+    p = Path(folder) / RUN_FILE
+    if not p.exists(): return None
+    try: info = json.loads(p.read_text())
+    except (ValueError, UnicodeDecodeError) as e: info = e
+    if not isinstance(info, dict):
+        raise ValueError(f"{p} is not a run.json written by deepfovea_nb ({info}); it may belong to another "
+                         "program: move it away or choose another out_dir (nothing was changed)")
+    return info
+
+class RunInUseError(RuntimeError):
+    "Another process holds the lock of the run folder."
+
+class RunLock:
+    "An exclusive lock on a run folder (`flock` on its `run.lock`), held while one process trains into it."
+    def __init__(self, folder: str | Path): self.folder, self.fd = Path(folder), None
+
+    def acquire(self) -> RunLock:
+        "Take the lock (creating the folder if needed), or raise `RunInUseError` naming the holder."
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 400).decode(errors="replace").strip() or "a process that has not said who it is"
+            os.close(fd)
+            raise RunInUseError(f"run folder {self.folder} is in use by another training process ({holder}); "
+                                "wait for it to finish (or stop it), or train into another out_dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+                 .encode())
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        "Give the lock back (also done by the kernel when the process ends)."
+        if self.fd is None: return
+        fd, self.fd = self.fd, None
+        fcntl.flock(fd, fcntl.LOCK_UN); os.close(fd)
+
+    def __enter__(self) -> RunLock: return self.acquire()
+    def __exit__(self, *exc) -> None: self.release()
+
+# %% ../nbs/04e_checkpoint.ipynb #e7a1c2d6
+@dataclass
+class ResumePlan:
+    "Where a start into a run folder continues from: a checkpoint (None: step 0), the run id, its parent."
+    checkpoint: Path | None
+    run_id: str
+    parent: dict | None = None
+
+def _holds(out: Path) -> bool:
+    "Does `out` hold (part of) a run?"
+    return (out / RUN_FILE).exists() or (out / "log.jsonl").exists() or bool(list_checkpoints(out / "checkpoints"))
+
+def _find(src: Path) -> tuple[Path, dict]:
+    "(path, peeked checkpoint) of a checkpoint file, a checkpoints folder or a run folder."
+    if src.is_dir() and (src / "checkpoints").is_dir(): src = src / "checkpoints"
+    if src.is_dir():
+        found = newest_checkpoint(src)
+        if found is None:
+            n = len(list_checkpoints(src))
+            raise FileNotFoundError(f"no checkpoint in {src} can be read ({n} file(s) named ckpt_<step>.pt); "
+                                    "pass a checkpoint file or a run folder")
+        return found
+    if not src.exists(): raise FileNotFoundError(f"checkpoint {src} does not exist")
+    ck = peek_checkpoint(src)
+    if ck is None: check_format(torch.load(src, map_location="cpu", weights_only=True), src)   # says why
+    return src, ck
+
+def plan_resume(out_dir: str | Path, resume: str | Path | None) -> ResumePlan:
+    "What a start with `resume` (None | 'auto' | checkpoint) into `out_dir` continues; refuses to mix two runs."
+    out = Path(out_dir); ckdir = out / "checkpoints"
+    info, newest = read_run_info(out) or {}, newest_checkpoint(ckdir)
+    here = info.get("run_id") or (newest[1].get("run_id") if newest else None)
+    what = (f"{out} holds run {here or '(from before run ids)'}"
+            + (f" with checkpoints up to step {newest[1]['step']}" if newest else ""))
+    if newest and info.get("run_id") and newest[1].get("run_id") not in (None, info["run_id"]):
+        raise ValueError(f"{out} mixes two runs: run.json says run {info['run_id']} but its newest checkpoint "
+                         f"{newest[0]} belongs to run {newest[1]['run_id']}; move one of them to its own folder")
+    if resume is None:
+        if _holds(out):
+            raise FileExistsError(f"{what}; pass resume='auto' to continue it, or choose another out_dir "
+                                  "(nothing was changed)")
+        return ResumePlan(None, new_run_id())
+    if resume == "auto":
+        if newest is None and list_checkpoints(ckdir):
+            raise RuntimeError(f"none of the checkpoint files in {ckdir} can be read: {list_checkpoints(ckdir)}; "
+                               "move them away to start this run afresh, or choose another out_dir")
+        if newest is None: return ResumePlan(None, here or new_run_id(), info.get("parent"))
+        return ResumePlan(newest[0], here or new_run_id(), newest[1].get("parent", info.get("parent")))
+    path, ck = _find(Path(resume))
+    theirs, step = ck.get("run_id"), ck["step"]
+    fork = ResumePlan(path, new_run_id(), {"run_id": theirs, "checkpoint": str(path.resolve()), "step": step})
+    if not _holds(out): return fork
+    inside = path.resolve().parent == ckdir.resolve()
+    if not ((theirs is not None and theirs == here) or (theirs is None and here is None and inside)):
+        raise FileExistsError(
+            f"{path} belongs to run {theirs or '(from before run ids)'} but {what}: resuming it here would "
+            "replace that run's checkpoints, cut its log.jsonl and rewrite its run.json, so nothing was changed. "
+            f"To continue from {path} as a new run, fork it into a new folder: resume='{path}' with an out_dir "
+            f"that does not exist yet (deepfovea-train --resume '{path}' --out <new folder>); the fork gets its "
+            "own run id and records this checkpoint as its parent")
+    if newest and newest[1]["step"] > step:
+        raise FileExistsError(
+            f"{path} is step {step} of the run in {out}, which has later checkpoints (up to {newest[0]}); "
+            "resume='auto' continues from the newest. To branch off at step "
+            f"{step} instead, fork it into a new folder: resume='{path}' with an out_dir that does not exist yet "
+            "(nothing was changed)")
+    return ResumePlan(path, here or new_run_id(), ck.get("parent", info.get("parent")))
 
 # %% ../nbs/04e_checkpoint.ipynb #22d5323f
 def rng_state(generators: dict[str, torch.Generator]) -> dict:
@@ -134,7 +324,7 @@ class RunLog:
         rows = self.read(self.dir)
         if resume_step is None: rows = []                           # a fresh run starts a fresh log
         else: rows = [r for r in rows if r["step"] < resume_step]    # drop what the resumed run will redo
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        atomic_write_text("".join(json.dumps(r) + "\n" for r in rows), self.path)   # a crash keeps the old log
         self.rows = rows
         try:
             from torch.utils.tensorboard import SummaryWriter

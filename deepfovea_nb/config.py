@@ -11,6 +11,7 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
+from .checks import check_bool, check_choice, check_number
 from .pipeline import DataConfig
 from .sampling import DegradeConfig
 from .generator import GeneratorConfig
@@ -31,14 +32,12 @@ class OptimConfig:
     grad_clip: float | None = 1.0  # max gradient norm per network; None: no clipping
 
     def __post_init__(self):
-        for k in ("lr_g", "lr_d"):
-            v = getattr(self, k)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"optim.{k} must be a finite number > 0, got {v!r}")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"optim.betas must be two numbers in [0, 1), got {self.betas!r}")
-        if self.grad_clip is not None and not (math.isfinite(self.grad_clip) and self.grad_clip > 0):
-            raise ValueError(f"optim.grad_clip must be a finite number > 0 or None, got {self.grad_clip!r}")
+        for k in ("lr_g", "lr_d"): check_number(f"optim.{k}", getattr(self, k), 0, lo_open=True)
+        if not isinstance(self.betas, (list, tuple)) or len(self.betas) != 2:
+            raise (ValueError if isinstance(self.betas, (list, tuple)) else TypeError)(
+                f"optim.betas must be two numbers in [0, 1), got {self.betas!r}")
+        for i, b in enumerate(self.betas): check_number(f"optim.betas[{i}]", b, 0, 1, hi_open=True)
+        check_number("optim.grad_clip", self.grad_clip, 0, lo_open=True, none_ok=True)
 
 # %% ../nbs/04d_config.ipynb #e0bcb7df
 SCHEDULES, PRECISIONS = ("joint", "seed"), ("fp32", "bf16")
@@ -64,12 +63,13 @@ class TrainConfig:
 
     def __post_init__(self):
         for k, ok in (("schedule", SCHEDULES), ("precision", PRECISIONS)):
-            if getattr(self, k) not in ok: raise ValueError(f"train.{k} must be one of {ok}, got {getattr(self, k)!r}")
-        if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
+            check_choice(f"train.{k}", getattr(self, k), ok)
+        if not (isinstance(self.device, str) and (self.device in ("cpu", "cuda") or self.device.startswith("cuda:"))):
             raise ValueError(f"train.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         for k in ("steps", "max_nonfinite", "log_every", "sample_every", "ckpt_every", "keep_last"):
-            if getattr(self, k) < 1: raise ValueError(f"train.{k} must be >= 1, got {getattr(self, k)}")
-        if self.seed < 0: raise ValueError(f"train.seed must be >= 0, got {self.seed}")
+            check_number(f"train.{k}", getattr(self, k), 1, integer=True)
+        check_number("train.seed", self.seed, 0, integer=True)
+        for k in ("compile", "channels_last", "reset_on_new_video"): check_bool(f"train.{k}", getattr(self, k))
 
 # %% ../nbs/04d_config.ipynb #1ddc2853
 def _check_value(value: Any, tp: Any, name: str) -> Any:

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .blocks import CriticTrunk
+from .checks import check_ints, check_number
 
 # %% auto #0
 __all__ = ['DiscriminatorConfig', 'check_clip', 'SpatioTemporalDiscriminator', 'sequence_fft', 'FFTDiscriminator']
@@ -27,13 +28,10 @@ class DiscriminatorConfig:
     fft_pool: int = 16  # FFT critic: adaptive pooling to fft_pool x fft_pool before the linear head
 
     def __post_init__(self):
-        self.channels = tuple(self.channels)
-        if self.frames < 1 or self.in_channels < 1:
-            raise ValueError(f"frames and in_channels must be >= 1, got frames={self.frames}, "
-                             f"in_channels={self.in_channels}")
-        if not self.channels or min(self.channels) < 1 or self.downscale < 1 or self.fft_pool < 1:
-            raise ValueError(f"channels must be a non-empty tuple of positive ints and downscale, fft_pool >= 1, "
-                             f"got {self}")
+        d = "discriminator."
+        for k in ("frames", "in_channels", "downscale", "fft_pool"):
+            setattr(self, k, check_number(d + k, getattr(self, k), 1, integer=True))
+        self.channels = check_ints(d + "channels", self.channels)
 
     @property
     def multiple(self) -> int:

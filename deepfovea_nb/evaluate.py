@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -15,66 +16,39 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .frames import VideoWindows, find_videos
-from .sampling import eccentricity
-from .pipeline import make_batch, resolve_source
+from .frames import VideoWindows
+from .sampling import classical_fill, eccentricity, upsample
+from .pipeline import make_batch, open_videos
 from .generator import RecurrentUNet
 from .flow import DISFlow
-from .metrics import (band_means, frame_metrics, lpips_metric, psnr_by_eccentricity,
+from .metrics import (band_means, crop_valid, frame_metrics, lpips_metric, psnr_by_eccentricity,
                                   ssim_by_eccentricity, temporal_metrics)
 from .config import RunConfig
 from .checkpoint import load_generator
 
 # %% auto #0
-__all__ = ['EDGES', 'ORDER', 'upsample', 'push_pull', 'baselines', 'evaluate_clip', 'evaluate_videos', 'metrics_table',
-           'plot_eccentricity', 'plot_strip', 'write_report', 'evaluate_run', 'main']
+__all__ = ['BASELINES', 'EDGES', 'ORDER', 'baselines', 'evaluate_clip', 'evaluate_videos', 'metrics_table', 'plot_eccentricity',
+           'plot_strip', 'write_report', 'evaluate_run', 'main']
 
 # %% ../nbs/06_evaluate.ipynb #ff68b3f1
-def upsample(lr: Tensor, mode: str = "bicubic", scale: int = 4) -> Tensor:
-    "Upsample (N, C, h, w) by `scale` with `mode` ('bilinear' | 'bicubic'), clamped to [0, 1]."
-    if mode not in ("bilinear", "bicubic"): raise ValueError(f"mode must be 'bilinear' or 'bicubic', got {mode!r}")
-    return F.interpolate(lr, scale_factor=scale, mode=mode, align_corners=False).clamp(0, 1)
+BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic", "unmasked_bicubic")
 
-def push_pull(values: Tensor, mask: Tensor) -> Tensor:
-    "Fill the holes of sparse samples (N, C, h, w) where mask (N, 1, h, w) is 1, by pyramid push-pull: (N, C, h, w)."
-    if mask.shape[-2:] != values.shape[-2:] or mask.shape[0] != values.shape[0]:
-        raise ValueError(f"mask {tuple(mask.shape)} does not match values {tuple(values.shape)}")
-    w = mask.to(values.dtype).clamp(0, 1)
-    if w.shape[1] != 1: w = w[:, :1]
-    if not bool((w.flatten(1).amax(1) > 0).all()):
-        raise ValueError("a frame has no samples at all; push-pull needs at least one")
-    levels = [(values * w, w)]
-    while min(levels[-1][1].shape[-2:]) > 1:
-        vw, ww = levels[-1]
-        s = F.avg_pool2d(ww, 2, ceil_mode=True)
-        c = F.avg_pool2d(vw, 2, ceil_mode=True) / s.clamp_min(1e-12)
-        wn = (4 * s).clamp(max=1)
-        levels.append((c * wn, wn))
-    vw, ww = levels[-1]
-    est = vw / ww.clamp_min(1e-12)
-    for vw, ww in reversed(levels[:-1]):
-        up = F.interpolate(est, size=vw.shape[-2:], mode="bilinear", align_corners=False)
-        est = vw + (1 - ww) * up  # vw = weight * value
-    return est
-
-def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4) -> dict[str, Tensor]:
-    "The four baseline reconstructions of (N, C, h, w) low-res input: name -> (N, C, scale*h, scale*w)."
+def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay: float = 0.5) -> dict[str, Tensor]:
+    "The baseline reconstructions of a window's (T, C, h, w) low-res input: name -> (T, C, scale*h, scale*w)."
+    fill = lambda temporal: classical_fill(masked_lr, mask, scale, temporal=temporal, decay=decay)
     return {"masked_bilinear": upsample(masked_lr, "bilinear", scale),
             "masked_bicubic": upsample(masked_lr, "bicubic", scale),
-            "push_pull_bicubic": upsample(push_pull(masked_lr, mask), "bicubic", scale),
+            "push_pull_bicubic": fill(False), "st_push_pull_bicubic": fill(True),
             "unmasked_bicubic": upsample(lr, "bicubic", scale)}
 
 # %% ../nbs/06_evaluate.ipynb #cde75595
 EDGES = (0, 20, 40, 80, 160, 10_000)   # eccentricity bands in label pixels
 
-def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path, n_windows: int = 4, seed: int = 0,
-                  edges: Sequence[float] = EDGES, device: str = "cpu", video: str | None = None,
+def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], name: str = "video",
+                  n_windows: int = 4, seed: int = 0, edges: Sequence[float] = EDGES, device: str = "cpu",
                   lpips=None) -> dict:
-    "Model (if given) and baselines on `n_windows` consecutive windows of one video (default: the first)."
-    vids = find_videos(source, max_frames=cfg.data.max_frames)
-    name = video or next(iter(vids))
-    if name not in vids: raise ValueError(f"no video {name!r} in {source}; it has {sorted(vids)[:5]}")
-    ds = VideoWindows({name: vids[name]}, cfg.generator.frames, 0)
+    "Model (if given) and baselines on the first `n_windows` consecutive windows of one video's `frames`."
+    ds = VideoWindows({name: frames}, cfg.generator.frames, 0)
     n_windows = min(n_windows, len(ds))
     g, gaze, state, outs = torch.Generator().manual_seed(seed), None, None, {}
     for i in range(n_windows):
@@ -83,30 +57,33 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path, n
         lr, x, mask = b["lr"][0], b["input"][0], b["mask"][0]
         rec = baselines(lr, x, mask, cfg.degrade.scale)
         if G is not None:
-            xb = b["input"].to(device)
+            xb, mb = b["input"].to(device), b["mask"].to(device)
             with torch.no_grad():
                 if state is None: state = G.init_state(xb, torch.Generator().manual_seed(seed))
-                y, state = G(xb, state)
+                y, state = G(xb, state, mask=mb)
             rec["model"] = y[0].float().clamp(0, 1).cpu()
         for k, v in {"label": b["label"][0], "input": x, **rec}.items(): outs.setdefault(k, []).append(v)
     clips = {k: torch.cat(v) for k, v in outs.items()}
-    label, s = clips["label"], cfg.degrade.scale
+    label, s, valid = clips["label"], cfg.degrade.scale, b["valid"][0]    # valid: (1, H, W), padding excluded
+    clips["valid"] = valid
     gaze_hr = (b["gaze_input"] * s + (s - 1) / 2).view(1, 2)     # low-res pixel centre -> label pixel coordinates
     est = DISFlow()
     flow = est(label[:-1], label[1:])
     ecc = eccentricity(gaze_hr, tuple(label.shape[-2:])).expand(label.shape[0], -1, -1)
+    vt = valid.expand(label.shape[0], -1, -1, -1)
     rows, bands = {}, {}
     for k, v in clips.items():
-        if k in ("label", "input"): continue
-        rows[k] = {**frame_metrics(v, label), **temporal_metrics(v, label, flow, est)}
+        if k in ("label", "input", "valid"): continue
+        rows[k] = {**frame_metrics(v, label, vt), **temporal_metrics(v, label, flow, est, valid=vt)}
         if lpips is not None:
-            with torch.no_grad(): rows[k]["lpips"] = float(lpips(v, label))
-        bands[k] = {"psnr": psnr_by_eccentricity(v, label, gaze_hr, edges).mean(0).tolist(),
-                    "ssim": ssim_by_eccentricity(v, label, gaze_hr, edges).mean(0).tolist(),
-                    "l1": band_means((v - label).abs().mean(1), ecc, edges).mean(0).tolist()}
-    rows["label"] = {"warp_error": temporal_metrics(label, label, flow, est)["warp_error"]}
+            with torch.no_grad(): rows[k]["lpips"] = float(lpips(crop_valid(v, valid), crop_valid(label, valid)))
+        bands[k] = {"psnr": psnr_by_eccentricity(v, label, gaze_hr, edges, valid=vt).mean(0).tolist(),
+                    "ssim": ssim_by_eccentricity(v, label, gaze_hr, edges, valid=vt).mean(0).tolist(),
+                    "l1": band_means((v - label).abs().mean(1), ecc, edges, vt[:, 0]).mean(0).tolist()}
+    rows["label"] = {"warp_error": temporal_metrics(label, label, flow, est, valid=vt)["warp_error"]}
     return {"video": name, "windows": n_windows, "frames": int(label.shape[0]), "gaze_label_px": gaze_hr[0].tolist(),
-            "edges_label_px": list(edges), "metrics": rows, "by_eccentricity": bands, "clips": clips}
+            "edges_label_px": list(edges), "valid_fraction": float(valid.mean()), "metrics": rows,
+            "by_eccentricity": bands, "clips": clips}
 
 def _mean(seqs: list[dict], key: str) -> dict:
     "Mean over sequences of `seq[key][method][name]` (numbers or lists of numbers)."
@@ -114,20 +91,26 @@ def _mean(seqs: list[dict], key: str) -> dict:
     avg = lambda vals: ([sum(c) / n for c in zip(*vals)] if isinstance(vals[0], list) else sum(vals) / n)
     return {m: {k: avg([s[key][m][k] for s in seqs]) for k in first[m]} for m in first}
 
-def evaluate_videos(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path | None = None,
+def evaluate_videos(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path | list | None = None,
                     n_videos: int | None = None, lpips_weights: str | Path | None = None, **kw) -> dict:
-    "`evaluate_clip` on each video of `source` (default: the run's) plus the mean over sequences."
-    source = source if source is not None else resolve_source(cfg.data)
-    names = list(find_videos(source, max_frames=cfg.data.max_frames))[:n_videos]
+    "`evaluate_clip` on each video (each shot) of `source` (default: the run's validation clips, else its data)."
+    if source is None: vids = open_videos(cfg.data, val=True)
+    else:
+        src = [str(p) for p in source] if isinstance(source, (list, tuple)) else str(source)
+        vids = open_videos(replace(cfg.data, source=src, val_source=None))
+    vids = {k: v for k, v in vids.items() if len(v) >= cfg.generator.frames}
+    if not vids: raise ValueError(f"no video of {source or 'the run'} has a window of {cfg.generator.frames} frames")
+    names = list(vids)[:n_videos]
     lp, note = lpips_metric(cfg.loss.perceptual if cfg.loss.perceptual in ("alex", "vgg") else "alex", lpips_weights)
-    seqs = [evaluate_clip(G, cfg, source, video=n, lpips=lp, **kw) for n in names]
+    seqs = [evaluate_clip(G, cfg, vids[n], n, lpips=lp, **kw) for n in names]
     return {"sequences": seqs, "metrics": _mean(seqs, "metrics"), "by_eccentricity": _mean(seqs, "by_eccentricity"),
             "edges_label_px": seqs[0]["edges_label_px"], "frames": sum(s["frames"] for s in seqs),
             "windows": sum(s["windows"] for s in seqs), "video": ", ".join(s["video"] for s in seqs),
             "lpips_note": note, "clips": seqs[0]["clips"]}
 
 # %% ../nbs/06_evaluate.ipynb #0b67c39d
-ORDER = ("model", "push_pull_bicubic", "masked_bicubic", "masked_bilinear", "unmasked_bicubic")
+ORDER = ("model", "st_push_pull_bicubic", "push_pull_bicubic", "masked_bicubic", "masked_bilinear",
+         "unmasked_bicubic")
 
 def metrics_table(ev: dict) -> str:
     "A markdown table of the evaluation: one row per method."

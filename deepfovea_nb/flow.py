@@ -12,7 +12,7 @@ from torch import Tensor, nn
 import torch.nn.functional as F
 
 from .ops import correlation, warp
-from .weights import load_pretrained
+from .weights import load_checked, load_pretrained
 
 # %% auto #0
 __all__ = ['FLOW_ESTIMATORS', 'check_frame_pair', 'DISFlow', 'PWCNet', 'RAFTFlow', 'flow_estimator']
@@ -23,7 +23,10 @@ def check_frame_pair(im1: Tensor, im2: Tensor, who: str = "flow") -> None:
     for name, t in (("im1", im1), ("im2", im2)):
         if not isinstance(t, Tensor) or t.dim() != 4 or t.shape[1] != 3:
             raise ValueError(f"{who}: {name} must be an RGB batch (N, 3, H, W), got {getattr(t, 'shape', type(t))}")
-        if not torch.isfinite(t).all(): raise ValueError(f"{who}: {name} contains NaN/Inf")
+        finite = torch.isfinite(t).flatten(1).all(1)
+        if not finite.all():
+            raise ValueError(f"{who}: {name} contains NaN/Inf (frames {(~finite).nonzero().flatten().tolist()[:8]} "
+                             f"of {len(t)}); flow needs finite frames: check the frames or the network that made them")
     if im1.shape != im2.shape:
         raise ValueError(f"{who}: im1 {tuple(im1.shape)} and im2 {tuple(im2.shape)} differ in shape")
 
@@ -94,8 +97,9 @@ class PWCNet(nn.Module):
         # NVlabs' checkpoint (explicit path or cache): a dict with "state_dict", keys prefixed by DataParallel
         sd = load_pretrained("pwcnet", weights, allow_random, download)
         if sd is not None:
-            sd = sd.get("state_dict", sd)
-            self.load_state_dict({k.replace("module.", "", 1): v for k, v in sd.items()})
+            state = sd.get("state_dict", sd)
+            state = {k.replace("module.", "", 1): v for k, v in state.items()} if isinstance(state, dict) else {}
+            load_checked(self, state, sd.file, "PWC-Net (NVlabs pwc_net.pth.tar)")
         self.pretrained = sd is not None
         self.eval()
 
@@ -153,7 +157,7 @@ class RAFTFlow(nn.Module):
         self.net = (raft_small if size == "small" else raft_large)(weights=None, progress=False)
         self.num_flow_updates = num_flow_updates
         sd = load_pretrained(f"raft_{size}", weights, allow_random, download)
-        if sd is not None: self.net.load_state_dict(sd)
+        if sd is not None: load_checked(self.net, sd, sd.file, f"torchvision RAFT-{size}")
         self.pretrained = sd is not None
         self.eval()
 

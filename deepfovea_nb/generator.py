@@ -13,12 +13,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .blocks import make_norm, up2
+from .checks import check_bool, check_choice, check_ints, check_number
 from .ops import ModulatedDeformConv2d
+from .sampling import classical_fill
 
 # %% auto #0
-__all__ = ['GeneratorConfig', 'EncoderBlock', 'initial_state', 'TemporalBlock', 'SuperResolutionBlock', 'RecurrentUNet']
+__all__ = ['NORMS', 'HEADS', 'INIT_STATES', 'SHAPE_CHANGES', 'SKIPS', 'GeneratorConfig', 'EncoderBlock', 'initial_state',
+           'TemporalBlock', 'SuperResolutionBlock', 'RecurrentUNet']
 
 # %% ../nbs/02b_generator.ipynb #fc079061
+NORMS, HEADS, INIT_STATES = ("layer", "channel"), ("conv1x1", "none"), ("normal", "zeros")
+SHAPE_CHANGES, SKIPS = ("error", "reset"), ("none", "push_pull", "st_push_pull")
+
 @dataclass
 class GeneratorConfig:
     "Recurrent U-Net generator; the defaults reproduce the seed (windows of F=6 RGB frames stacked on channels)."
@@ -34,25 +40,48 @@ class GeneratorConfig:
     init_std: float = 0.02
     on_shape_change: str = "error"  # `restart` with a state of another batch size/resolution: "error" or "reset"
     deformable_groups: int = 1
+    mask_channel: bool = False  # the validity mask as one more input channel per frame (DeepFovea's input)
+    skip: str = "none"  # predict a residual over a classical fill: "none" (seed), "push_pull", "st_push_pull"
 
     def __post_init__(self):
-        self.encoder_channels, self.decoder_channels = tuple(self.encoder_channels), tuple(self.decoder_channels)
-        self.sr_channels = tuple(self.sr_channels)
-        if self.frames < 1 or self.in_channels < 1:
-            raise ValueError(f"frames and in_channels must be >= 1, got frames={self.frames}, "
-                             f"in_channels={self.in_channels}")
-        if len(self.encoder_channels) < 2 or len(self.decoder_channels) != len(self.encoder_channels) - 1:
-            raise ValueError(f"the U-Net needs len(decoder_channels) == len(encoder_channels) - 1 (one skip per "
-                             f"decoder block), got {len(self.encoder_channels)} encoder and "
-                             f"{len(self.decoder_channels)} decoder blocks")
-        for k, ok in [("norm", ("layer", "channel")), ("head", ("conv1x1", "none")),
-                      ("init_state", ("normal", "zeros")), ("on_shape_change", ("error", "reset"))]:
-            if getattr(self, k) not in ok: raise ValueError(f"{k} must be one of {ok}, got {getattr(self, k)!r}")
+        g = "generator."
+        for k in ("frames", "in_channels", "deformable_groups"):
+            setattr(self, k, check_number(g + k, getattr(self, k), 1, integer=True))
+        self.encoder_channels = check_ints(g + "encoder_channels", self.encoder_channels, min_len=2)
+        self.decoder_channels = check_ints(g + "decoder_channels", self.decoder_channels)
+        self.sr_channels = check_ints(g + "sr_channels", self.sr_channels, min_len=0)
+        for k, ok in (("norm", NORMS), ("head", HEADS), ("init_state", INIT_STATES),
+                      ("on_shape_change", SHAPE_CHANGES), ("skip", SKIPS)):
+            check_choice(g + k, getattr(self, k), ok)
+        for k in ("norm_act", "mask_channel"): check_bool(g + k, getattr(self, k))
+        self.init_std = check_number(g + "init_std", self.init_std, 0)
+        # how the fields fit together
+        ne, nd = len(self.encoder_channels), len(self.decoder_channels)
+        if nd != ne - 1:
+            raise ValueError(f"generator.decoder_channels needs len(decoder_channels) == len(encoder_channels) - 1 = "
+                             f"{ne - 1} entries (one per U-Net skip), got {nd}: {self.decoder_channels}")
+        if self.skip != "none" and self.head == "none":
+            raise ValueError(f"generator.skip={self.skip!r} adds the network's output to a classical fill through a "
+                             f"zero-initialised head: set generator.head='conv1x1' (or skip='none')")
+        bad = [c for io in self.sr_io for c in io if c % self.deformable_groups]
+        if bad:
+            raise ValueError(f"generator.deformable_groups={self.deformable_groups} must divide the channels of every "
+                             f"SR block (in, out) {self.sr_io}; {bad[0]} is not a multiple of it")
 
     @property
     def window_channels(self) -> int:
-        "Channels of one window inside the network: in_channels * frames (the frames stacked on channels)."
+        "Channels of one output window: in_channels * frames (the frames stacked on channels)."
         return self.in_channels * self.frames
+
+    @property
+    def window_in_channels(self) -> int:
+        "Channels of one input window: (in_channels + 1 if mask_channel) * frames."
+        return (self.in_channels + self.mask_channel) * self.frames
+
+    @property
+    def scale(self) -> int:
+        "Upscaling factor: 2 per SR block (4 with the default two)."
+        return 2 ** (len(self.sr_channels) + 1)
 
     @property
     def multiple(self) -> int:
@@ -62,7 +91,7 @@ class GeneratorConfig:
     @property
     def encoder_io(self) -> tuple[tuple[int, int], ...]:
         "(in, out) channels of each encoder block."
-        ch = (self.window_channels, *self.encoder_channels)
+        ch = (self.window_in_channels, *self.encoder_channels)
         return tuple(zip(ch[:-1], ch[1:]))
 
     @property
@@ -109,7 +138,7 @@ def initial_state(shape: Sequence[int], kind: str = "normal", std: float = 0.02,
                   dtype: torch.dtype = torch.float32) -> Tensor:
     "Initial recurrent state: N(0, std) drawn with `generator` (on the generator's device, then moved), or zeros."
     if kind == "zeros": return torch.zeros(tuple(shape), device=device, dtype=dtype)
-    if kind != "normal": raise ValueError(f"init_state must be 'normal' or 'zeros', got {kind!r}")
+    check_choice("init_state", kind, INIT_STATES)
     gdev = generator.device if generator is not None else torch.device("cpu")
     noise = torch.randn(tuple(shape), generator=generator, device=gdev, dtype=torch.float32) * std
     return noise.to(device=device, dtype=dtype)
@@ -176,12 +205,14 @@ class RecurrentUNet(nn.Module):
         self.decoder = nn.ModuleList(TemporalBlock(i, o, cfg.norm, cfg.norm_act) for i, o in cfg.decoder_io)
         # super-resolution: 2 deformable blocks, h → 4h
         self.sr = nn.ModuleList(SuperResolutionBlock(i, o, cfg.deformable_groups) for i, o in cfg.sr_io)
-        # output head (defect 3), identity at init so the untrained network computes what the seed computed
+        # output head (defect 3): identity at init, so the untrained network computes what the seed computed; with a
+        # skip it outputs the residual over the classical fill, zero at init, so the untrained network is that fill
         c = cfg.window_channels
         self.head = nn.Conv2d(c, c, 1) if cfg.head == "conv1x1" else nn.Identity()
         if cfg.head == "conv1x1":
             with torch.no_grad():
-                self.head.weight.copy_(torch.eye(c).view(c, c, 1, 1)); self.head.bias.zero_()
+                self.head.weight.copy_(torch.eye(c).view(c, c, 1, 1) if cfg.skip == "none" else torch.zeros(c, c, 1, 1))
+                self.head.bias.zero_()
 
     # --- recurrent state: data of the videos, passed in and returned, never stored here
     def state_shapes(self, batch: int, height: int, width: int) -> list[tuple[int, int, int, int]]:
@@ -228,7 +259,12 @@ class RecurrentUNet(nn.Module):
                 f"or use GeneratorConfig(on_shape_change='reset') to let G.restart do it")
 
     # --- forward
-    def _check(self, x: Tensor) -> None:
+    @property
+    def needs_mask(self) -> bool:
+        "Whether `forward` needs the validity mask: with `mask_channel` or a skip."
+        return self.cfg.mask_channel or self.cfg.skip != "none"
+
+    def _check(self, x: Tensor, mask: Tensor | None = None) -> None:
         c = self.cfg
         if x.ndim != 5:
             hint = (f"; a window stacked on channels (B, {c.window_channels}, h, w) is x.unflatten(1, "
@@ -244,6 +280,15 @@ class RecurrentUNet(nn.Module):
         if x.shape[-2] % c.multiple or x.shape[-1] % c.multiple:
             raise ValueError(f"height and width must be divisible by {c.multiple} ({len(self.encoder)} encoder "
                              f"poolings), got {x.shape[-2]}x{x.shape[-1]}; pad or crop the frames")
+        if not self.needs_mask: return
+        b, t, _, h, w = x.shape
+        why = (f"GeneratorConfig(mask_channel={c.mask_channel}, skip={c.skip!r}) needs the validity mask of the input "
+               f"pixels: call G(x, state, mask) with mask of shape (B, T, 1, h, w) = {(b, t, 1, h, w)}, 1 where a "
+               f"pixel was sampled (the batch's 'mask')")
+        if mask is None: raise ValueError(why)
+        if not isinstance(mask, Tensor) or tuple(mask.shape) != (b, t, 1, h, w):
+            got = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
+            raise ValueError(f"{why}; got {got}")
 
     def _carry(self, state: Sequence[Tensor], x: Tensor) -> list[Tensor]:
         "`state` checked against `x` and moved to its device; a state made under inference_mode made trainable."
@@ -256,7 +301,8 @@ class RecurrentUNet(nn.Module):
         return state
 
     def _window(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """x: (B, 3F, h, w), one window with its frames stacked on channels -> ((B, 3F, 4h, 4w), new state)."""
+        """x: (B, 3F, h, w) (4F with the mask channel), one window with its frames stacked on channels
+        -> ((B, 3F, 4h, 4w), new state)."""
         # encoder, keeping the activations before the bottleneck as skips
         skips, h = [], x
         for i, blk in enumerate(self.encoder):
@@ -273,19 +319,24 @@ class RecurrentUNet(nn.Module):
             h = blk(torch.cat([h, e0], 1))
         return self.head(h), new_state
 
-    def forward(self, x: Tensor, state: list[Tensor] | None = None) -> tuple[Tensor, list[Tensor]]:
+    def forward(self, x: Tensor, state: list[Tensor] | None = None,
+                mask: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
         """x: (B, T, 3, h, w) foveated low-res clip, T a multiple of F, h and w divisible by 32; state: the one
-        this clip starts from (`init_state`, `restart` or a previous call; None: `init_state(x)`)
+        this clip starts from (`init_state`, `restart` or a previous call; None: `init_state(x)`); mask:
+        (B, T, 1, h, w) validity of x's pixels, required with `mask_channel` or a skip, ignored otherwise
         -> (y: (B, T, 3, 4h, 4w), the state after the last window, detached)."""
-        self._check(x)
+        self._check(x, mask)
         state = self.init_state(x) if state is None else self._carry(state, x)
-        b, t, c, h, w = x.shape
-        f = self.cfg.frames
-        windows, ys = x.reshape(b, t // f, f * c, h, w), []  # frames stacked on channels, frame-major
-        for n in range(t // f):
-            y, state = self._window(windows[:, n], state)
+        c, f, ys = self.cfg, self.cfg.frames, []
+        for n in range(x.shape[1] // f):
+            xw = x[:, n * f:(n + 1) * f]  # one window (B, F, 3, h, w)
+            mw = mask[:, n * f:(n + 1) * f].to(x) if self.needs_mask else None  # x's dtype and device
+            inp = torch.cat([xw, mw], 2) if c.mask_channel else xw  # (B, F, 3 or 4, h, w)
+            y, state = self._window(inp.flatten(1, 2), state)  # frames stacked on channels, frame-major
+            y = y.unflatten(1, (f, c.in_channels))
+            if c.skip != "none": y = y + classical_fill(xw, mw, c.scale, temporal=c.skip == "st_push_pull")
             ys.append(y)
-        return torch.stack(ys, 1).reshape(b, t, c, *ys[0].shape[-2:]), state
+        return torch.cat(ys, 1), state
 
     def skip_edges(self) -> list[tuple[str, str]]:
         "(source, destination) module names of the skip connections, for drawing."

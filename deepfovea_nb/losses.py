@@ -4,7 +4,6 @@
 
 # %% ../nbs/04b_losses.ipynb #2d16e6e7
 from __future__ import annotations
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,15 +13,16 @@ import torch
 from torch import Tensor, nn
 import torch.nn.functional as F
 
+from .checks import check_bool, check_choice, check_number
 from .ops import warp
 from .robust import AdaptiveRobustLoss
 from .flow import FLOW_ESTIMATORS, flow_estimator
-from .weights import load_pretrained
+from .weights import load_checked, load_pretrained
 
 # %% auto #0
 __all__ = ['PERCEPTUAL', 'TERMS', 'check_pair', 'd_logistic_loss', 'g_nonsaturating_loss', 'r1_penalty', 'LPIPSLoss',
-           'VGG19FeatureLoss', 'perceptual_loss', 'warping_loss', 'FlowLoss', 'LossWeights', 'LossConfig',
-           'GeneratorLoss']
+           'VGG19FeatureLoss', 'perceptual_loss', 'valid_pairs', 'warping_loss', 'FlowLoss', 'LossWeights',
+           'LossConfig', 'GeneratorLoss']
 
 # %% ../nbs/04b_losses.ipynb #aec6a00c
 def check_pair(pred: Tensor, target: Tensor, pred_slack: float | None = 0.5) -> None:
@@ -69,23 +69,26 @@ def r1_penalty(real_logits: Tensor, real_inputs: Tensor) -> Tensor:
 _LPIPS_BACKBONE = {"alex": "alexnet", "vgg": "vgg16"}
 
 def _lpips_backbone_state(lp: nn.Module, tv_state: dict) -> dict:
-    "Map torchvision `features.{i}.*` keys onto LPIPS' `net.slice{k}.{i}.*` layout."
+    "Map torchvision `features.{i}.*` (official file) or `{i}.*` (offline copy) keys onto LPIPS' `slice{k}.{i}.*`."
     where = {name.split(".")[0]: s for s in range(1, 8) if hasattr(lp.net, f"slice{s}")
              for name, _ in getattr(lp.net, f"slice{s}").named_children()}
     out = {}
     for k, v in tv_state.items():
-        if not k.startswith("features."): continue
-        _, i, rest = k.split(".", 2)
-        out[f"slice{where[i]}.{i}.{rest}"] = v
+        if k.startswith("classifier."): continue        # the official file's ImageNet classifier: unused by LPIPS
+        i, _, rest = k.removeprefix("features.").partition(".")
+        out[f"slice{where[i]}.{i}.{rest}" if i in where else k] = v   # unknown keys kept: load_checked names them
     return out
 
 class LPIPSLoss(nn.Module):
-    "LPIPS distance (mean over frames): backbone from a local torchvision file, heads from the lpips wheel."
+    "LPIPS distance (mean over frames): backbone from a local torchvision file or its copy, heads from the lpips wheel."
     def __init__(self, net: str = "alex", weights: str | Path | None = None, allow_random: bool = False,
                  download: bool = False):
         super().__init__()
         import lpips
         if net not in _LPIPS_BACKBONE: raise ValueError(f'LPIPS net must be "alex" or "vgg", got {net!r}')
+        # backbone file first (a missing or bad file fails before anything is built): torchvision's ImageNet file
+        # or its offline copy, or random (tests only)
+        sd = load_pretrained(_LPIPS_BACKBONE[net], weights, allow_random, download)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # torchvision's deprecation notice for pretrained=False
             self.lp = lpips.LPIPS(pretrained=False, net=net, pnet_rand=True, verbose=False)
@@ -95,14 +98,16 @@ class LPIPSLoss(nn.Module):
         res = self.lp.load_state_dict(head_sd, strict=False)
         if res.unexpected_keys or not head_sd or set(head_sd) & set(res.missing_keys):
             raise RuntimeError(f"LPIPS heads in {heads} do not match the model: {res}")
-        # backbone: torchvision's ImageNet file, or random (tests only)
-        sd = load_pretrained(_LPIPS_BACKBONE[net], weights, allow_random, download)
-        if sd is not None: self.lp.net.load_state_dict(_lpips_backbone_state(self.lp, sd))
+        if sd is not None:
+            load_checked(self.lp.net, _lpips_backbone_state(self.lp, sd), sd.file,
+                         f"the LPIPS {net} backbone (torchvision {_LPIPS_BACKBONE[net]} features)")
         self.pretrained, self.net_name = sd is not None, net
+        self.weights_file = sd.file if sd is not None else None
         self.lp.eval().requires_grad_(False)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         "pred, target: (..., 3, H, W) in [0, 1] -> mean LPIPS over all frames (scalar)."
+        check_pair(pred, target)
         p, t = pred.reshape(-1, *pred.shape[-3:]), target.reshape(-1, *target.shape[-3:])
         return self.lp(p * 2 - 1, t * 2 - 1).mean()
 
@@ -122,8 +127,10 @@ class VGG19FeatureLoss(nn.Module):
         self.features = vgg19(weights=None).features[: self.taps[-1] + 1]
         sd = load_pretrained("vgg19", weights, allow_random, download)
         if sd is not None:
-            self.features.load_state_dict({k[len("features."):]: v for k, v in sd.items()
-                                           if k.startswith("features.") and int(k.split(".")[1]) <= self.taps[-1]})
+            used = lambda i: not i.isdigit() or int(i) <= self.taps[-1]   # layers past the deepest tap are not built
+            state = {k.removeprefix("features."): v for k, v in sd.items()
+                     if k.startswith("features.") and used(k.split(".")[1])}
+            load_checked(self.features, state, sd.file, "VGG-19 features (torchvision vgg19-dcbb9e9d.pth)")
         self.pretrained = sd is not None
         # input resolution and ImageNet normalisation
         self.scale = scale
@@ -152,19 +159,34 @@ PERCEPTUAL = ("alex", "vgg", "vgg19")
 def perceptual_loss(kind: str = "alex", weights: str | Path | None = None, allow_random: bool = False,
                     download: bool = False) -> nn.Module:
     "The perceptual term by name: 'alex' / 'vgg' (LPIPS with that backbone) or 'vgg19' (the seed's feature L1)."
-    if kind in _LPIPS_BACKBONE: return LPIPSLoss(kind, weights, allow_random, download)
+    check_choice("perceptual", kind, PERCEPTUAL)
     if kind == "vgg19": return VGG19FeatureLoss(weights=weights, allow_random=allow_random, download=download)
-    raise ValueError(f"perceptual must be one of {PERCEPTUAL}, got {kind!r}")
+    return LPIPSLoss(kind, weights, allow_random, download)
 
 # %% ../nbs/04b_losses.ipynb #5256df58
-def warping_loss(frames: Tensor, flow: Tensor) -> Tensor:
+def valid_pairs(valid: Tensor, flow: Tensor) -> Tensor:
+    "(N, T-1, 1, H, W) bool: pixel valid in frame t and its source warp(frame t+1, flow) valid; valid: (N, T, 1, H, W)"
+    n, t1, _, h, w = flow.shape
+    try: v = torch.broadcast_to(valid.to(flow.device) > 0.5, (n, t1 + 1, 1, h, w)).to(flow.dtype)
+    except RuntimeError:
+        raise ValueError(f"valid {tuple(valid.shape)} does not broadcast to the clips' (N, T, 1, H, W) = "
+                         f"{(n, t1 + 1, 1, h, w)}; for (N, 1, H, W) masks pass valid[:, None]") from None
+    src = warp(v[:, 1:].reshape(-1, 1, h, w), flow.reshape(-1, 2, h, w), padding_mode="zeros")
+    return (v[:, :-1].reshape(-1, 1, h, w) > 0.5).logical_and(src > 1 - 1e-4).view(n, t1, 1, h, w)
+
+def warping_loss(frames: Tensor, flow: Tensor, valid: Tensor | None = None) -> Tensor:
     "Mean |frames[:, t] - warp(frames[:, t+1], flow[:, t])|; frames (N, T, C, H, W), flow (N, T-1, 2, H, W)."
     n, t, c, h, w = frames.shape
     if flow.shape != (n, t - 1, 2, h, w):
         raise ValueError(f"flow must be (N, T-1, 2, H, W) = {(n, t - 1, 2, h, w)} for frames {tuple(frames.shape)}, "
                          f"got {tuple(flow.shape)}")
-    warped = warp(frames[:, 1:].reshape(-1, c, h, w), flow.reshape(-1, 2, h, w).to(frames.dtype))
-    return (frames[:, :-1].reshape(-1, c, h, w) - warped).abs().mean()
+    flow = flow.to(frames.dtype)
+    warped = warp(frames[:, 1:].reshape(-1, c, h, w), flow.reshape(-1, 2, h, w))
+    err = (frames[:, :-1].reshape(-1, c, h, w) - warped).abs()
+    if valid is None: return err.mean()
+    m = valid_pairs(valid, flow).reshape(-1, 1, h, w).to(err.dtype)
+    if not m.any(): raise ValueError("warping_loss: no pixel is valid in both frames of any pair (valid mask empty?)")
+    return (err * m).sum() / (m.sum() * c)
 
 class FlowLoss(nn.Module):
     "Temporal warping loss with flow (no gradient) from an estimator run on the predictions or on the labels."
@@ -181,6 +203,10 @@ class FlowLoss(nn.Module):
         "Flow between consecutive frames of (N, T, 3, H, W) clips -> (N, T-1, 2, H, W)."
         n, t = frames.shape[:2]
         if t < 2: raise ValueError(f"the flow loss needs at least 2 frames per clip, got T={t}")
+        if not torch.isfinite(frames).all():   # clamp would turn Inf into 1 and the estimator would see a real frame
+            bad = (~torch.isfinite(frames)).flatten(2).any(2).nonzero()[0].tolist()
+            raise ValueError(f"FlowLoss: the clip holds NaN/Inf values (first in clip {bad[0]}, frame {bad[1]}); "
+                             "flow of non-finite frames is meaningless: check the generator output and the data")
         x = frames.detach().clamp(0, 1)
         f = self.estimator(x[:, :-1].flatten(0, 1), x[:, 1:].flatten(0, 1))
         return f.view(n, t - 1, *f.shape[1:])
@@ -207,9 +233,8 @@ class LossWeights:
     fft_adversarial: float = 0.01
 
     def __post_init__(self):
-        bad = {k: v for k, v in vars(self).items()
-               if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0}
-        if bad: raise ValueError(f"loss weights must be finite numbers >= 0, got {bad}")
+        for k in TERMS:
+            setattr(self, k, check_number(f"loss.weights.{k}", getattr(self, k), 0, hint=" (0 switches the term off)"))
 
 @dataclass
 class LossConfig:
@@ -225,13 +250,22 @@ class LossConfig:
     allow_random_weights: bool = False     # tests only: never set in training
 
     def __post_init__(self):
-        if isinstance(self.weights, dict): self.weights = LossWeights(**self.weights)
+        if isinstance(self.weights, dict):
+            unknown = sorted(set(self.weights) - set(TERMS), key=str)
+            if unknown: raise ValueError(f"loss.weights has no term {unknown}; the terms are {TERMS}")
+            self.weights = LossWeights(**self.weights)
         if not isinstance(self.weights, LossWeights):
-            raise TypeError(f"LossConfig.weights must be LossWeights or a dict of {TERMS}, got {self.weights!r}")
+            raise TypeError(f"loss.weights must be LossWeights or a dict of {TERMS}, got {self.weights!r}")
         for name, allowed in (("supervised", ("adaptive", "l1")), ("adaptive_per", ("channel", "pixel")),
                               ("perceptual", PERCEPTUAL), ("flow", FLOW_ESTIMATORS), ("flow_on", ("target", "pred"))):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"LossConfig.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+            check_choice(f"loss.{name}", getattr(self, name), allowed)
+        for name in ("perceptual_weights", "flow_weights"):
+            v = getattr(self, name)
+            if isinstance(v, Path): setattr(self, name, v := str(v))
+            if v is not None and (not isinstance(v, str) or not v.strip()):
+                raise TypeError(f"loss.{name} must be a file path or None (None: search the default places), "
+                                f"got {v!r} ({type(v).__name__})")
+        check_bool("loss.allow_random_weights", self.allow_random_weights)
 
 # %% ../nbs/04b_losses.ipynb #dbc77ced
 class GeneratorLoss(nn.Module):

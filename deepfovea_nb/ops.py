@@ -58,6 +58,12 @@ def warp(image: Tensor, flow: Tensor, padding_mode: str = "border") -> Tensor:
                          f"got {tuple(flow.shape)}")
     if padding_mode not in ("border", "zeros"):
         raise ValueError(f"warp: padding_mode must be 'border' (flownet2 Resample2d) or 'zeros', got {padding_mode!r}")
+    finite = torch.isfinite(flow)
+    if not finite.all():
+        first = (~finite).nonzero()[0].tolist()
+        raise ValueError(f"warp: `flow` holds {int((~finite).sum())} NaN/Inf values (first at [n, xy, y, x] = "
+                         f"{first}); a non-finite flow would sample border pixels that look valid: check the flow "
+                         "estimator and the frames it was given")
     xs, ys = _base_grid(n, h, w, flow)
     gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0  # pixel -> [-1, 1] with align_corners=True
     gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0

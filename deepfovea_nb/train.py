@@ -9,7 +9,9 @@ import contextlib
 import json
 import math
 import os
+import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,31 +27,48 @@ from .discriminators import FFTDiscriminator, SpatioTemporalDiscriminator
 from .losses import TERMS, GeneratorLoss, d_logistic_loss
 from .metrics import psnr, ssim
 from .config import PRESETS, RunConfig, config_to_dict, parse_set, run_config
-from .checkpoint import (RunLog, build_generator, list_checkpoints, load_checkpoint, rng_state,
-                                     save_checkpoint, set_rng_state)
+from .checkpoint import (RunInUseError, RunLock, RunLog, atomic_write_text, build_generator,
+                                     clean_stale_tmp, load_checkpoint, newest_checkpoint, plan_resume, read_run_info,
+                                     rng_state, save_checkpoint, set_rng_state)
 
 # %% auto #0
 __all__ = ['SEED_PASSES', 'MUST_MATCH', 'NonFiniteGuard', 'plot_losses', 'sample_strip', 'init_distributed', 'average_gradients',
-           'Run', 'build_run', 'train_step', 'run_state', 'config_diff', 'restore_run', 'train', 'main']
+           'Run', 'build_run', 'train_step', 'run_state', 'config_diff', 'restore_run', 'finite_weights', 'train',
+           'main']
 
 # %% ../nbs/05_train.ipynb #2518459c
 @dataclass
 class NonFiniteGuard:
-    "Counts non-finite losses; raises after `max_in_row` consecutive ones."
+    "Counts the training steps that met a non-finite value; raises after `max_in_row` of them in a row."
     max_in_row: int = 10
-    skipped: int = 0
-    in_row: int = 0
+    skipped: int = 0                 # bad steps in all
+    in_row: int = 0                  # bad steps in a row, up to now
+    first: int = -1                  # the first step of the current streak
+    state_restarts: int = 0          # streams whose non-finite recurrent state was restarted
 
-    def ok(self, loss: Tensor, step: int) -> bool:
-        "True if `loss` is finite; otherwise count it (and raise when too many in a row)."
-        if bool(torch.isfinite(loss).all()):
+    def __post_init__(self): self.bad = False       # the current step met a non-finite value (not saved)
+
+    def mark(self, good: bool) -> bool:
+        "Record one check of the current step; returns `good`."
+        self.bad |= not good
+        return good
+
+    def ok(self, value: Tensor) -> bool:
+        "True if `value` is finite; otherwise the current step is bad."
+        return self.mark(bool(torch.isfinite(value).all()))
+
+    def end_step(self, step: int) -> bool:
+        "Close `step`: True if it was good; raises `FloatingPointError` after `max_in_row` bad steps in a row."
+        bad, self.bad = self.bad, False
+        if not bad:
             self.in_row = 0
             return True
+        if self.in_row == 0: self.first = step
         self.skipped, self.in_row = self.skipped + 1, self.in_row + 1
         if self.in_row >= self.max_in_row:
             raise FloatingPointError(
-                f"{self.in_row} non-finite losses in a row (last at step {step}, {self.skipped} skipped in all): "
-                "lower the learning rate, check the data for NaNs, or try precision='fp32'")
+                f"non-finite loss for {self.in_row} steps: lower the learning rate (or check the data for NaNs, "
+                f"or use precision='fp32'); steps {self.first}-{step} were skipped, {self.skipped} in all")
         return False
 
 # %% ../nbs/05_train.ipynb #f589b6a2
@@ -121,6 +140,8 @@ class Run:
     guard: NonFiniteGuard | None = None
     rank: int = 0
     world: int = 1
+    run_id: str | None = None                # the run's id (`04e_checkpoint`), in run.json and every checkpoint
+    parent: dict | None = None               # the checkpoint a fork started from: run_id, checkpoint, step
 
 def build_run(cfg: RunConfig, rank: int = 0, world: int = 1, device: str | None = None) -> Run:
     "Seeded networks, objective and optimisers on `device` (default: `cfg.train.device`)."
@@ -152,18 +173,36 @@ def _autocast(run: Run):
 def _critics_grad(run: Run, on: bool) -> None:
     for p in list(run.D.parameters()) + list(run.D_fft.parameters()): p.requires_grad_(on)
 
-def _g_update(run: Run, x: Tensor, label: Tensor, terms: tuple[str, ...], state: list[Tensor]):
+def _finite(run: Run, value: Tensor) -> bool:
+    "Is `value` finite on every rank? (All ranks take the same branch.) A no marks the step bad."
+    good = bool(torch.isfinite(value).all())
+    if run.world > 1:
+        flag = torch.tensor([0.0 if good else 1.0], device=run.device)
+        dist.all_reduce(flag)
+        good = flag.item() == 0
+    return run.guard.mark(good)
+
+def _heal(run: Run, state: list[Tensor], x: Tensor) -> list[Tensor]:
+    "`state` with every stream whose state is not finite restarted (counted in `run.guard.state_restarts`)."
+    bad = torch.stack([~torch.isfinite(s.flatten(1)).all(1) for s in state]).any(0)     # (B,)
+    if not bool(bad.any()): return state
+    run.guard.state_restarts += int(bad.sum())
+    warnings.warn("a stream's recurrent state was not finite and was restarted from a fresh state "
+                  "(counted as state_restarts in the run's log)", stacklevel=2)
+    return run.G.restart(state, x, bad, run.gens["state"])
+
+def _g_update(run: Run, x: Tensor, mask: Tensor, label: Tensor, terms: tuple[str, ...], state: list[Tensor]):
     "One generator forward/backward/step with the objective `terms`: (prediction, new state, logged terms)."
     w = run.objective.cfg.weights
     want = lambda t: t in terms and getattr(w, t) > 0
     with _autocast(run):
-        pred, new_state = run.G(x, state)
+        pred, new_state = run.G(x, state, mask=mask)
         fake = run.D(pred) if want("adversarial") else None
         fake_fft = run.D_fft(pred) if want("fft_adversarial") else None
     run.opt_g.zero_grad(set_to_none=True)
-    if not run.guard.ok(pred.detach().float().sum(), run.step): return pred.detach(), new_state, {}
+    if not _finite(run, pred.detach().float().sum()): return pred.detach(), new_state, {}
     total, parts = run.objective(pred.float(), label, fake, fake_fft, only=terms)
-    if run.guard.ok(total.detach(), run.step):
+    if _finite(run, total.detach()):
         total.backward()
         average_gradients(list(run.G.parameters()) + list(run.objective.parameters()), run.world)
         if run.cfg.optim.grad_clip: torch.nn.utils.clip_grad_norm_(run.G.parameters(), run.cfg.optim.grad_clip)
@@ -173,37 +212,39 @@ def _g_update(run: Run, x: Tensor, label: Tensor, terms: tuple[str, ...], state:
 def _d_update(run: Run, pred: Tensor, label: Tensor) -> dict:
     "One critic step on the detached prediction against the label clip."
     w = run.objective.cfg.weights
-    if not (w.adversarial or w.fft_adversarial) or not bool(torch.isfinite(pred).all()): return {}
+    if not (w.adversarial or w.fft_adversarial) or not _finite(run, pred.sum()): return {}
     critics = list(run.D.parameters()) + list(run.D_fft.parameters())
     with _autocast(run):
         d = d_logistic_loss(run.D(label), run.D(pred)) if w.adversarial else 0.0
         d_fft = d_logistic_loss(run.D_fft(label), run.D_fft(pred)) if w.fft_adversarial else 0.0
     loss = d + d_fft
     run.opt_d.zero_grad(set_to_none=True)
-    if run.guard.ok(loss.detach(), run.step):
+    if _finite(run, loss.detach()):
         loss.backward()
         average_gradients(critics, run.world)
         if run.cfg.optim.grad_clip: torch.nn.utils.clip_grad_norm_(critics, run.cfg.optim.grad_clip)
         run.opt_d.step()
-    return {"critic": float(loss)}
+    return {"critic": float(loss.detach())}
 
 def train_step(run: Run, batch: dict) -> dict:
     "One training iteration on a batch from `make_batch`; returns the logged scalars."
     dev = run.device
-    x, label, new = batch["input"].to(dev), batch["label"].to(dev), batch["new_video"].to(dev)
+    x, mask, label, new = (batch[k].to(dev) for k in ("input", "mask", "label", "new_video"))
     if not run.cfg.train.reset_on_new_video: new = torch.zeros_like(new)
-    if not run.guard.ok(x.sum() + label.sum(), run.step): return {}     # corrupt window: skip before the forward
-    run.G.train(); run.D.train(); run.D_fft.train()
-    state = run.G.restart(run.state, x, new, run.gens["state"])
-    _critics_grad(run, False)
-    passes = (TERMS,) if run.cfg.train.schedule == "joint" else SEED_PASSES
     logs = {}
-    for terms in passes:
-        pred, run.state, parts = _g_update(run, x, label, terms, state)
-        logs.update(parts)
-    _critics_grad(run, True)
-    logs.update(_d_update(run, pred, label))
+    if _finite(run, x.sum() + label.sum()):     # a corrupt window is skipped before the forward
+        run.G.train(); run.D.train(); run.D_fft.train()
+        state = run.G.restart(run.state, x, new, run.gens["state"])
+        _critics_grad(run, False)
+        passes = (TERMS,) if run.cfg.train.schedule == "joint" else SEED_PASSES
+        for terms in passes:
+            pred, run.state, parts = _g_update(run, x, mask, label, terms, state)
+            logs.update(parts)
+        _critics_grad(run, True)
+        logs.update(_d_update(run, pred, label))
+        run.state = _heal(run, run.state, x)
     logs["g_total"] = sum(v for k, v in logs.items() if k in TERMS) if logs else float("nan")
+    run.guard.end_step(run.step)
     return logs
 
 # %% ../nbs/05_train.ipynb #cce7eb37
@@ -219,8 +260,9 @@ def _gather(obj: object, run: Run) -> list:
 def run_state(run: Run) -> dict:
     "The checkpoint of a run (every rank calls it; per-rank parts are gathered)."
     mine = {"rng": rng_state(run.gens), "gaze": run.gaze, "g_state": run.state}
-    return {"step": run.step, "config": config_to_dict(run.cfg), "G": run.G.state_dict(), "D": run.D.state_dict(),
-            "D_fft": run.D_fft.state_dict(), "objective": run.objective.state_dict(), "opt_g": run.opt_g.state_dict(),
+    return {"step": run.step, "run_id": run.run_id, "parent": run.parent, "config": config_to_dict(run.cfg),
+            "G": run.G.state_dict(), "D": run.D.state_dict(), "D_fft": run.D_fft.state_dict(),
+            "objective": run.objective.state_dict(), "opt_g": run.opt_g.state_dict(),
             "opt_d": run.opt_d.state_dict(), "guard": asdict(run.guard), "ranks": _gather(mine, run)}
 
 def _pick(d: dict, path: str):
@@ -248,67 +290,139 @@ def restore_run(run: Run, ck: dict) -> None:
     run.gaze = mine["gaze"]
     run.state = None if mine["g_state"] is None else [s.to(run.device) for s in mine["g_state"]]
 
+def finite_weights(run: Run) -> bool:
+    "Are all weights and optimiser moments finite? (Only then is a checkpoint worth keeping.)"
+    nets = [m.parameters() for m in (run.G, run.D, run.D_fft, run.objective)]
+    moments = [v for opt in (run.opt_g, run.opt_d) for s in opt.state.values() for v in s.values()
+               if torch.is_tensor(v) and v.is_floating_point()]
+    return all(bool(torch.isfinite(t).all()) for ts in (*nets, moments) for t in ts)
+
 # %% ../nbs/05_train.ipynb #5c998e38
 def _sample(run: Run, batch: dict, out: Path, step: int) -> dict:
-    "Sample strip and validation metrics on `batch`, from a fixed fresh state."
-    G, x = run.G, batch["input"][:1].to(run.device)
+    "Sample strip and validation metrics on `batch` from a fixed fresh state (NaN, counted, if not finite)."
+    G, x, mask = run.G, batch["input"][:1].to(run.device), batch["mask"][:1].to(run.device)
     G.eval()
     with torch.no_grad(), _autocast(run):
-        pred, _ = G(x, G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999)))
-    pred, label = pred.float().clamp(0, 1).cpu(), batch["label"][:1]
-    t = pred.shape[1] // 2
+        pred, _ = G(x, G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999)), mask=mask)
+    pred, label = pred.float().cpu(), batch["label"][:1]
+    bad, t = int((~torch.isfinite(pred)).sum()), pred.shape[1] // 2
     (out / "samples").mkdir(parents=True, exist_ok=True)
-    sample_strip(batch["input"][0, t], pred[0, t], label[0, t], out / "samples" / f"step_{step:07d}.png")
-    return {"val_psnr": float(psnr(pred[0], label[0]).mean()), "val_ssim": float(ssim(pred[0], label[0]).mean())}
+    sample_strip(batch["input"][0, t], pred[0, t].nan_to_num(0.0).clamp(0, 1), label[0, t],
+                 out / "samples" / f"step_{step:07d}.png")
+    if bad: return {"val_psnr": float("nan"), "val_ssim": float("nan"), "val_nonfinite": float(bad)}
+    pred = pred.clamp(0, 1)
+    return {"val_psnr": float(psnr(pred[0], label[0]).mean()), "val_ssim": float(ssim(pred[0], label[0]).mean()),
+            "val_nonfinite": 0.0}
 
-def train(cfg: RunConfig, progress: bool = True) -> Run:
-    "Train (or resume) a run as configured; returns the run after the last step."
+def _on_rank0(world: int, rank: int, fn):
+    "`fn()` run on rank 0 only; its result, or its error, reaches every rank."
+    res = err = None
+    if rank == 0:
+        try: res = fn()
+        except Exception as e: err = e
+    if world > 1:
+        got = [None] * world
+        dist.all_gather_object(got, (res, None if err is None else f"{type(err).__name__}: {err}"))
+        res, msg = got[0]
+        if rank != 0 and msg is not None: raise RuntimeError(f"rank 0 could not start the run: {msg}")
+    if err is not None: raise err
+    return res
+
+def _write_info(run: Run, out: Path, made_by: str | None, **extra) -> None:
+    "Write (atomically) the run's `run.json`, keeping what an earlier start of the same run recorded."
+    old = read_run_info(out) or {}
+    if old.get("run_id") != run.run_id: old = {}
+    info = {"run_id": run.run_id, "parent": run.parent, "made_by": made_by or old.get("made_by"),
+            "created": old.get("created", time.strftime("%Y-%m-%d %H:%M:%S")), **extra}
+    atomic_write_text(json.dumps(info, indent=2, default=str), out / "run.json")
+
+def _keep_last_good(run: Run, ckdir: Path, good_since: bool) -> str:
+    "On divergence: save the state if it has good steps since the last checkpoint; where the last good one is."
+    if good_since and finite_weights(run):
+        st = run_state(run)
+        st["guard"] = {**st["guard"], "in_row": 0, "first": -1}
+        path = save_checkpoint(st, ckdir, run.step, run.cfg.train.keep_last) if run.rank == 0 else None
+        return f"the last good state was saved as {path or ckdir}"
+    found = newest_checkpoint(ckdir)
+    if found is None: return "no checkpoint was written: the run diverged before its first one"
+    return f"the last good checkpoint {found[0]} (step {found[1]['step']}) is kept"
+
+def _finish(run: Run, out: Path, log: RunLog | None) -> None:
+    "metrics.csv and the loss curves (rank 0)."
+    if log is None: return
+    log.write_csv()
+    if log.rows:
+        keys = [k for k in ("g_total", *TERMS, "critic", "val_psnr") if any(k in r for r in log.rows)]
+        fig = plot_losses(log.rows, keys)
+        fig.savefig(out / "loss_curves.png", dpi=100); plt.close(fig)
+
+def train(cfg: RunConfig, progress: bool = True, made_by: str | None = None) -> Run:
+    "Train (or resume) a run as configured, holding its folder's lock; returns the run after the last step."
     t = cfg.train
     rank, world, device = init_distributed(t.device)
-    run = build_run(cfg, rank, world, device)
-    out = Path(t.out_dir); ckdir = out / "checkpoints"
-    resume = ckdir if t.resume == "auto" else t.resume
-    if resume is not None and (t.resume != "auto" or list_checkpoints(ckdir)):
-        restore_run(run, load_checkpoint(resume, map_location=run.device))
-    elif list_checkpoints(ckdir):
-        raise FileExistsError(f"{ckdir} holds checkpoints of an earlier run; pass resume='auto' to continue it, "
-                              "or choose another out_dir (nothing was overwritten)")
+    out = Path(t.out_dir)
+    lock = RunLock(out) if rank == 0 else None
+    try:
+        plan = _on_rank0(world, rank, lambda: (lock.acquire(), plan_resume(out, t.resume))[1])
+        run = build_run(cfg, rank, world, device)
+        run.run_id, run.parent = plan.run_id, plan.parent
+        if plan.checkpoint is not None: restore_run(run, load_checkpoint(plan.checkpoint, map_location=run.device))
+        return _loop(run, out, made_by, progress)
+    finally:
+        if lock is not None: lock.release()
+
+def _loop(run: Run, out: Path, made_by: str | None, progress: bool) -> Run:
+    "The steps of `train`, on a run it has built (or restored) and whose folder it holds."
+    cfg, t, rank, world = run.cfg, run.cfg.train, run.rank, run.world
+    ckdir = out / "checkpoints"
     src = resolve_source(cfg.data)
     ds = open_windows(cfg.data, cfg.generator.frames)
-    val = make_batch(ds, [len(ds) - 1], [True], None, cfg.data, cfg.degrade, torch.Generator().manual_seed(t.seed + 1))
+    vds = open_windows(cfg.data, cfg.generator.frames, val=True) if cfg.data.val_source is not None else ds
+    val = make_batch(vds, [len(vds) - 1], [True], None, cfg.data, cfg.degrade,
+                     torch.Generator().manual_seed(t.seed + 1))
     log = None
     if rank == 0:
+        gone = clean_stale_tmp(out, ckdir)
+        if gone: print(f"removed {len(gone)} temporary file(s) an interrupted save left: {[p.name for p in gone]}")
         log = RunLog(out, resume_step=run.step if run.step else None)
-        info = {"config": config_to_dict(cfg), "data": str(src), "windows": len(ds), "world_size": world,
-                "loss_terms": run.objective.active_terms(), "objective": run.objective.describe(),
-                "resumed_at": run.step}
-        (out / "run.json").write_text(json.dumps(info, indent=2, default=str))
-    B = cfg.data.batch_size
+        names = lambda s: [str(p) for p in s] if isinstance(s, list) else str(s)
+        vsrc = resolve_source(cfg.data, val=True) if cfg.data.val_source is not None else None
+        _write_info(run, out, made_by, config=config_to_dict(cfg), data=names(src), windows=len(ds),
+                    val_data=None if vsrc is None else names(vsrc),
+                    world_size=world, loss_terms=run.objective.active_terms(), objective=run.objective.describe(),
+                    resumed_at=run.step)
+    B, saved, good = cfg.data.batch_size, run.step, run.step
     bar = tqdm(range(run.step, t.steps), initial=run.step, total=t.steps, disable=not progress or rank != 0,
                desc="train")
-    for step in bar:
-        idx, new = stream_step(ds.index, B * world, t.seed, step)
-        idx, new = idx[rank * B:(rank + 1) * B], new[rank * B:(rank + 1) * B]
-        batch = make_batch(ds, idx, new, run.gaze, cfg.data, cfg.degrade, run.gens["mask"])
-        run.gaze = batch["gaze"]
-        t0 = time.perf_counter()
-        logs = train_step(run, batch)
-        logs["sec"] = time.perf_counter() - t0
-        run.step = step + 1
-        last = run.step == t.steps
-        if rank == 0 and (step % t.log_every == 0 or last):
-            if run.step % t.sample_every == 0 or last: logs.update(_sample(run, val, out, run.step))
-            log.log(step, skipped=run.guard.skipped, **logs)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k in ("g_total", "critic", "val_psnr")})
-        if run.step % t.ckpt_every == 0 or last:
-            st = run_state(run)
-            if rank == 0: save_checkpoint(st, ckdir, run.step, t.keep_last)
-    if rank == 0 and log is not None:
-        log.write_csv()
-        if log.rows:
-            keys = [k for k in ("g_total", *TERMS, "critic", "val_psnr") if any(k in r for r in log.rows)]
-            fig = plot_losses(log.rows, keys)
-            fig.savefig(out / "loss_curves.png", dpi=100); plt.close(fig)
+    try:
+        for step in bar:
+            idx, new = stream_step(ds.index, B * world, t.seed, step)
+            idx, new = idx[rank * B:(rank + 1) * B], new[rank * B:(rank + 1) * B]
+            batch = make_batch(ds, idx, new, run.gaze, cfg.data, cfg.degrade, run.gens["mask"])
+            run.gaze = batch["gaze"]
+            t0 = time.perf_counter()
+            try: logs = train_step(run, batch)
+            except FloatingPointError as e:
+                run.step = step + 1
+                raise FloatingPointError(f"{e}; {_keep_last_good(run, ckdir, good > saved)}") from None
+            logs["sec"] = time.perf_counter() - t0
+            run.step = step + 1
+            if run.guard.in_row == 0: good = run.step
+            last = run.step == t.steps
+            if rank == 0 and (step % t.log_every == 0 or last):
+                if run.step % t.sample_every == 0 or last: logs.update(_sample(run, val, out, run.step))
+                log.log(step, skipped=run.guard.skipped, state_restarts=run.guard.state_restarts, **logs)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k in ("g_total", "critic", "val_psnr")})
+            if run.step % t.ckpt_every == 0 or last:
+                if finite_weights(run):
+                    st = run_state(run)
+                    if rank == 0: save_checkpoint(st, ckdir, run.step, t.keep_last)
+                    saved = run.step
+                elif rank == 0:
+                    warnings.warn(f"step {run.step}: the weights are not finite, so no checkpoint was written; "
+                                  "the last good one is kept", stacklevel=2)
+    finally:
+        _finish(run, out, log)
     return run
 
 # %% ../nbs/05_train.ipynb #185ab8c3
@@ -318,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", default="demo", choices=sorted(PRESETS), help="base configuration")
     ap.add_argument("--data", help="video file, folder of frames or REDS root (default: the demo clip)")
     ap.add_argument("--out", help="run folder (checkpoints, log, samples); default: the preset's")
-    ap.add_argument("--resume", help="'auto' (continue the run folder), a checkpoint file or folder")
+    ap.add_argument("--resume", help="'auto' (continue the run folder), or a checkpoint file or run folder: "
+                                     "into a new --out this forks that run")
     ap.add_argument("--device", help="cpu | cuda | cuda:N (default: the preset's)")
     ap.add_argument("--steps", type=int, help="total steps (default: the preset's)")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
@@ -327,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = run_config(a.preset, a.data, a.out, a.device, a.steps, a.resume, parse_set(a.set))
     except (ValueError, TypeError) as e: ap.error(str(e))
-    run = train(cfg)
+    try: run = train(cfg)
+    except (OSError, ValueError, FloatingPointError, RunInUseError) as e:   # refusals, divergence, a full disk
+        print(f"deepfovea-train: {e}", file=sys.stderr)
+        return 1
     if run.rank == 0: print(f"trained to step {run.step}; checkpoints in {Path(cfg.train.out_dir) / 'checkpoints'}")
     return 0

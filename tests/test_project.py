@@ -209,3 +209,10 @@ def test_console_scripts_installed():
         r = subprocess.run([str(exe), "--help"], cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, f"{name} --help exited {r.returncode}:\n{r.stdout[-2000:]}{r.stderr[-2000:]}"
         assert "usage" in r.stdout.lower(), f"{name} --help printed no usage:\n{r.stdout[-2000:]}"
+
+
+def test_public_api_resolves():
+    """Every name `from deepfovea_nb import *` promises exists in the module the package says it lives in."""
+    import deepfovea_nb
+    missing = [n for n in deepfovea_nb.__all__ if not hasattr(deepfovea_nb, n)]
+    assert not missing, f"deepfovea_nb.__all__ names that do not resolve: {missing}"

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from deepfovea_nb.frames import VideoWindows, find_videos
-from deepfovea_nb.sampling import (DegradeConfig, degrade, density_map, expected_fraction, fovea_mask, scale_degrade,
-                                   scripted_gaze)
+from deepfovea_nb.sampling import (DegradeConfig, classical_fill, degrade, density_map, expected_fraction, fovea_mask,
+                                   push_pull, scale_degrade, scripted_gaze, st_push_pull, upsample)
 
 
 def test_real_clip_to_masked_window(shared_clip, tmp_path):
@@ -44,3 +44,28 @@ def test_scale_degrade_keeps_the_fovea_share(shared_clip, tmp_path):
     out = degrade(hr2, scale_degrade(clip_cfg, 0.5), generator=torch.Generator().manual_seed(0))
     assert out["input"].shape == (6, 3, 32, 48)                                  # padded to 128x192
     assert (out["gaze"] >= 5).all() and (out["gaze"][:, 0] <= 34).all() and (out["gaze"][:, 1] <= 24).all()
+
+
+def _psnr(a, b): return float(-10 * torch.log10(((a - b) ** 2).mean()))
+
+
+def test_spatio_temporal_push_pull_beats_single_frame_on_a_static_scene(shared_clip, tmp_path):
+    "A real frame held still for 6 frames, fresh masks: the past frames' samples are worth several dB."
+    hr = VideoWindows(find_videos(shared_clip, cache_dir=tmp_path, max_frames=6), n_frames=6)[0]["frames"]
+    still = hr[:1, :, :192, :256].expand(6, -1, -1, -1)                  # 192x256: no padding
+    d = degrade(still, DegradeConfig(hr_size=None, gaze_margin=10), generator=torch.Generator().manual_seed(1))
+    one, st = push_pull(d["input"], d["mask"]), st_push_pull(d["input"], d["mask"])
+    gain = sum(_psnr(st[t], d["lr"][t]) - _psnr(one[t], d["lr"][t]) for t in range(1, 6)) / 5
+    assert gain > 2, gain
+    fill = classical_fill(d["input"][None], d["mask"][None], temporal=True)   # (B, T, ...) clips
+    assert fill.shape == (1, 6, 3, 192, 256)
+    assert torch.equal(fill[0], upsample(st, "bicubic"))
+    assert torch.equal(classical_fill(d["input"], d["mask"]), upsample(one, "bicubic"))
+
+
+def test_valid_marks_the_padding(shared_clip, tmp_path):
+    "240x320 padded to 256x320: 8 rows above and below are padding, everything else is picture."
+    hr = VideoWindows(find_videos(shared_clip, cache_dir=tmp_path, max_frames=6), n_frames=6)[0]["frames"]
+    v = degrade(hr, DegradeConfig(hr_size=None), generator=torch.Generator().manual_seed(0))["valid"]
+    assert v.shape == (1, 256, 320) and float(v.sum()) == 240 * 320
+    assert v[:, :8].eq(0).all() and v[:, -8:].eq(0).all() and v[:, 8:248].eq(1).all()

@@ -91,3 +91,41 @@ def test_two_process_data_parallel_gloo(tmp_path):
     assert ck["step"] == 2 and len(ck["ranks"]) == 2 and ck["config"]["data"]["batch_size"] == 1
     masks = [r["rng"]["gens"]["mask"] for r in ck["ranks"]]
     assert masks[0].ne(masks[1]).any(), "ranks must draw different masks"
+
+
+NAN_ON_RANK1 = """
+import sys, torch
+torch.set_num_threads(1)
+import deepfovea_nb.train as T
+from deepfovea_nb.config import make_config
+out, resume = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
+orig = T.train_step
+def step(run, batch):                       # a corrupt window on rank 1 only, at step 1
+    if run.rank == 1 and run.step == 1: batch = dict(batch, input=batch["input"] * float("nan"))
+    return orig(run, batch)
+T.train_step = step
+run = T.train(make_config("tiny", {"train": {"out_dir": out, "steps": 3, "ckpt_every": 3, "resume": resume}}),
+              progress=False)
+import torch.distributed as dist
+flat = torch.cat([p.detach().flatten() for p in run.G.parameters()])
+got = [torch.zeros_like(flat) for _ in range(run.world)]
+dist.all_gather(got, flat)
+assert all(torch.equal(got[0], g) for g in got), "ranks disagree on the weights"
+if run.rank == 0: print("RANKS AGREE", run.guard.skipped)
+dist.destroy_process_group()
+"""
+
+
+def test_two_process_nonfinite_and_refusal(tmp_path):
+    """A NaN on one rank is skipped by all (a lone skip would hang the others' all-reduce); a refused start
+    stops every rank with rank 0's reason instead of hanging them."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "--no-python", sys.executable, "-c",
+           NAN_ON_RANK1, str(tmp_path / "ddp")]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "RANKS AGREE 1" in r.stdout, r.stdout[-2000:]
+    assert load_checkpoint(tmp_path / "ddp/checkpoints")["guard"]["skipped"] == 1
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False)
+    assert r.returncode != 0 and "pass resume='auto' to continue it" in r.stderr, r.stderr[-4000:]
+    assert "rank 0 could not start the run" in r.stderr, r.stderr[-4000:]
