@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -187,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=4, help="consecutive windows per video (state carried)")
     ap.add_argument("--videos", type=int, help="evaluate the first N videos (default: all)")
     a = ap.parse_args(argv)
-    ev, files = evaluate_run(a.run, a.data, a.out, a.device, a.windows, a.videos)
+    try: ev, files = evaluate_run(a.run, a.data, a.out, a.device, a.windows, a.videos)
+    except (OSError, ValueError) as e:        # no checkpoint, another format, unreadable video: one line, exit 1
+        print(f"deepfovea-evaluate: {e}", file=sys.stderr)
+        return 1
     if ev["lpips_note"]: print(ev["lpips_note"])
     print(metrics_table(ev)); print("wrote", ", ".join(str(f) for f in files))
     return 0

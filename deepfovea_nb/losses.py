@@ -4,6 +4,7 @@
 
 # %% ../nbs/04b_losses.ipynb #2d16e6e7
 from __future__ import annotations
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ class LPIPSLoss(nn.Module):
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         "pred, target: (..., 3, H, W) in [0, 1] -> mean LPIPS over all frames (scalar)."
-        check_pair(pred, target)
+        check_pair(pred, target, pred_slack=math.inf)   # a training prediction may be anywhere; it must be finite
         p, t = pred.reshape(-1, *pred.shape[-3:]), target.reshape(-1, *target.shape[-3:])
         return self.lp(p * 2 - 1, t * 2 - 1).mean()
 
@@ -301,7 +302,7 @@ class GeneratorLoss(nn.Module):
         "pred, target: (N, T, 3, H, W) in [0, 1]; critics' logits on pred; `only` these terms -> (total, terms)."
         if only is not None and set(only) - set(TERMS):
             raise ValueError(f"unknown terms {sorted(set(only) - set(TERMS))} in only=; choose from {TERMS}")
-        check_pair(pred, target)
+        check_pair(pred, target, pred_slack=math.inf)   # the objective is what brings the output into [0, 1]
         w, terms = self.cfg.weights, {}
         on = lambda k: getattr(w, k) and (only is None or k in only)
         if on("supervised"): terms["supervised"] = w.supervised * self.sv(pred, target)
