@@ -8,7 +8,7 @@ CLIP ?=
 # spaces, quotes or $ works (make demo CLIP='my clips/it'"'"'s.mp4'); $(value) stops make expanding a $ in it.
 override CLIP := $(value CLIP)
 export CLIP
-.PHONY: demo test venv bench docs export clean-nbs
+.PHONY: demo test venv bench docs export clean-nbs pretrained
 
 venv:
 	@bash tools/bootstrap.sh
@@ -16,6 +16,12 @@ venv:
 # --overwrite replaces only a previous demo run (tools/demo.py checks its run.json), never another run or folder.
 demo: venv
 	$(PY) tools/demo.py --overwrite --clip "$$CLIP"
+
+# The shipped model: train the `cpu` preset on the shared training clips into results/pretrained (about 1.5 h on
+# 2 cores; rerun to continue an interrupted run), then package it: model.pt, eval/, curves, README.md.
+pretrained: venv
+	$(VENV)/bin/deepfovea-train --preset cpu --out results/pretrained --resume auto
+	$(PY) tools/pretrained.py
 
 test: venv
 	@bash tools/install_browser.sh || echo "make test: Chromium unavailable; the browser tests will skip"

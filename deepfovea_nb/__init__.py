@@ -3,7 +3,7 @@
 The small public API is re-exported here (imported lazily, so `import deepfovea_nb` stays cheap);
 `from deepfovea_nb import *` gives the names in `__all__`. Everything else lives in the modules,
 one per notebook, in data-flow order: checks, frames, sampling, pipeline, ops, blocks, generator,
-discriminators, weights, flow, robust, losses, metrics, config, checkpoint, train, evaluate.
+discriminators, weights, flow, robust, losses, metrics, config, checkpoint, train, evaluate, reconstruct.
 """
 __version__ = "0.0.1"
 
@@ -21,6 +21,7 @@ _API = {
     "checkpoint": ("load_checkpoint", "load_generator"),
     "train": ("train",),
     "evaluate": ("baselines", "evaluate_videos", "evaluate_run"),
+    "reconstruct": ("open_source", "make_gaze", "reconstruct_stream"),
 }
 _WHERE = {name: mod for mod, names in _API.items() for name in names}
 __all__ = list(_WHERE)

@@ -28,7 +28,8 @@ from .config import RunConfig, config_from_dict
 __all__ = ['TMP_PATTERN', 'FORMAT', 'RUN_FILE', 'LOCK_FILE', 'DiskFullError', 'atomic_save', 'atomic_write_text',
            'clean_stale_tmp', 'check_format', 'list_checkpoints', 'peek_checkpoint', 'newest_checkpoint',
            'save_checkpoint', 'load_checkpoint', 'new_run_id', 'read_run_info', 'RunInUseError', 'RunLock',
-           'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'load_generator', 'RunLog']
+           'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'load_generator',
+           'export_generator', 'RunLog']
 
 # %% ../nbs/04e_checkpoint.ipynb #2a74e445
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -236,6 +237,10 @@ def _find(src: Path) -> tuple[Path, dict]:
     if not src.exists(): raise FileNotFoundError(f"checkpoint {src} does not exist")
     ck = peek_checkpoint(src)
     if ck is None: check_format(torch.load(src, map_location="cpu", weights_only=True), src)   # says why
+    if ck.get("generator_only"):
+        raise ValueError(f"{src} holds only a generator (a shipped model, see `export_generator`): a run resumes "
+                         "from a training checkpoint ckpt_<step>.pt, which also holds the critics, the optimisers "
+                         "and the random state; evaluate or reconstruct with this file instead")
     return src, ck
 
 def plan_resume(out_dir: str | Path, resume: str | Path | None) -> ResumePlan:
@@ -314,6 +319,15 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
                          f"unexpected {unexpected[:4]}, shape mismatch {bad[:4]}")
     G.load_state_dict(have)
     return G.eval(), cfg
+
+def export_generator(src: str | Path, dest: str | Path) -> Path:
+    "Write the generator of checkpoint `src` (file or run folder) alone, with its config, step and run id, to `dest`."
+    src = Path(src)
+    if src.is_dir() and (src / "checkpoints").is_dir(): src = src / "checkpoints"
+    ck = load_checkpoint(src)
+    keep = {k: ck[k] for k in ("config", "G", "step", "run_id") if k in ck}
+    return atomic_save({"format": FORMAT, "generator_only": True, **keep}, dest)
+
 
 # %% ../nbs/04e_checkpoint.ipynb #7707d4fd
 class RunLog:

@@ -19,8 +19,9 @@ from .discriminators import DiscriminatorConfig
 from .losses import LossConfig
 
 # %% auto #0
-__all__ = ['SCHEDULES', 'PRECISIONS', 'PRESETS', 'OptimConfig', 'TrainConfig', 'check_types', 'RunConfig', 'config_from_dict',
-           'config_to_dict', 'merge', 'make_config', 'parse_set', 'run_config']
+__all__ = ['SCHEDULES', 'PRECISIONS', 'TRAIN_CLIPS', 'VAL_CLIPS', 'RECIPE', 'CPU_SIZE', 'PRESETS', 'OptimConfig', 'TrainConfig',
+           'check_types', 'RunConfig', 'config_from_dict', 'config_to_dict', 'merge', 'make_config', 'parse_set',
+           'run_config']
 
 # %% ../nbs/04d_config.ipynb #798bf2a6
 @dataclass
@@ -30,8 +31,14 @@ class OptimConfig:
     lr_d: float = 1e-4
     betas: tuple[float, float] = (0.1, 0.95)
     grad_clip: float | None = 1.0  # max gradient norm per network; None: no clipping
+    warmup: int = 0                # steps of linear learning-rate warm-up (0: none, the seed)
+
+    def lr_factor(self, step: int) -> float:
+        "Multiplier of both learning rates at 0-based `step`: (step + 1) / warmup during the warm-up, then 1."
+        return min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
 
     def __post_init__(self):
+        check_number("optim.warmup", self.warmup, 0, integer=True)
         for k in ("lr_g", "lr_d"): check_number(f"optim.{k}", getattr(self, k), 0, lo_open=True)
         if not isinstance(self.betas, (list, tuple)) or len(self.betas) != 2:
             raise (ValueError if isinstance(self.betas, (list, tuple)) else TypeError)(
@@ -165,16 +172,8 @@ def config_to_dict(cfg: RunConfig) -> dict:
     return asdict(cfg)
 
 # %% ../nbs/04d_config.ipynb #b5ff6ef4
-PRESETS: dict[str, dict] = {
-    "tiny": {"data": {"max_frames": 12, "overlap": 1, "frame_scale": 0.25},
-             "degrade": {"hr_size": (128, 128)}, "generator": {"frames": 3},
-             "loss": {"weights": {"perceptual": 0.0}},
-             "train": {"steps": 4, "sample_every": 2, "ckpt_every": 2}},
-    "demo": {"data": {"max_frames": 64, "frame_scale": 0.25}, "degrade": {"hr_size": (128, 256)},
-             "loss": {"weights": {"perceptual": 0.0}},
-             "train": {"steps": 100, "sample_every": 20, "ckpt_every": 20}},
-    "seed": {"train": {"steps": 200_000, "device": "cuda", "sample_every": 500, "ckpt_every": 2000}},
-}
+TRAIN_CLIPS = ("01_dog", "02_cups", "03_blocks", "04_coffee", "flower", "bigbuckbunny", "clip_03_sintel")
+VAL_CLIPS = ["clips/tears-of-steel-battle-clip-medium.webm", "clips/one-by-one-person-detection.mp4"]
 
 def merge(base: dict, over: dict) -> dict:
     "Deep merge of nested dicts: `over` wins, sub-dicts merge."
@@ -182,6 +181,25 @@ def merge(base: dict, over: dict) -> dict:
     for k, v in over.items():
         out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+RECIPE = {  # what the CPU presets change in the seed's recipe (see the prose above and results/ablation.md)
+    "generator": {"skip": "st_push_pull", "mask_channel": True},
+    "discriminator": {"channels": (16, 64, 64, 32, 1)},
+    "optim": {"lr_g": 1e-4, "betas": (0.9, 0.99), "warmup": 200}}
+CPU_SIZE = {"data": {"frame_scale": 0.25}, "degrade": {"hr_size": (128, 256)}}
+
+PRESETS: dict[str, dict] = {
+    "tiny": {"data": {"max_frames": 12, "overlap": 1, "frame_scale": 0.25},
+             "degrade": {"hr_size": (128, 128)}, "generator": {"frames": 3},
+             "loss": {"weights": {"perceptual": 0.0}},
+             "train": {"steps": 4, "sample_every": 2, "ckpt_every": 2}},
+    "demo": merge(merge(CPU_SIZE, RECIPE), {"data": {"max_frames": 64}, "optim": {"warmup": 20},
+                                            "train": {"steps": 100, "sample_every": 20, "ckpt_every": 20}}),
+    "cpu": merge(merge(CPU_SIZE, RECIPE), {
+        "data": {"source": [f"clips/{c}.mp4" for c in TRAIN_CLIPS], "val_source": VAL_CLIPS, "max_frames": 150},
+        "train": {"steps": 2600, "sample_every": 50, "ckpt_every": 100}}),
+    "seed": {"train": {"steps": 200_000, "device": "cuda", "sample_every": 500, "ckpt_every": 2000}},
+}
 
 def make_config(preset: str = "demo", overrides: dict | None = None) -> RunConfig:
     "The `RunConfig` of a named preset with nested `overrides` merged over it."

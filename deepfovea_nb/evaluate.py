@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -28,8 +29,8 @@ from .config import RunConfig
 from .checkpoint import load_generator
 
 # %% auto #0
-__all__ = ['BASELINES', 'EDGES', 'ORDER', 'baselines', 'evaluate_clip', 'evaluate_videos', 'metrics_table', 'plot_eccentricity',
-           'plot_strip', 'write_report', 'evaluate_run', 'main']
+__all__ = ['BASELINES', 'EDGES', 'FOVEA_PX', 'ORDER', 'baselines', 'evaluate_clip', 'evaluate_videos', 'metrics_table', 'versus',
+           'plot_eccentricity', 'plot_strip', 'write_report', 'evaluate_run', 'main']
 
 # %% ../nbs/06_evaluate.ipynb #ff68b3f1
 BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic", "unmasked_bicubic")
@@ -44,6 +45,7 @@ def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay
 
 # %% ../nbs/06_evaluate.ipynb #cde75595
 EDGES = (0, 20, 40, 80, 160, 10_000)   # eccentricity bands in label pixels
+FOVEA_PX = 20                          # the fovea band: within this many label pixels of the gaze
 
 def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], name: str = "video",
                   n_windows: int = 4, seed: int = 0, edges: Sequence[float] = EDGES, device: str = "cpu",
@@ -76,6 +78,8 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
     for k, v in clips.items():
         if k in ("label", "input", "valid"): continue
         rows[k] = {**frame_metrics(v, label, vt), **temporal_metrics(v, label, flow, est, valid=vt)}
+        fov, per = psnr_by_eccentricity(v, label, gaze_hr, (0, FOVEA_PX, math.inf), valid=vt).mean(0).tolist()
+        rows[k].update(psnr_fovea=fov, psnr_periphery=per)
         if lpips is not None:
             with torch.no_grad(): rows[k]["lpips"] = float(lpips(crop_valid(v, valid), crop_valid(label, valid)))
         bands[k] = {"psnr": psnr_by_eccentricity(v, label, gaze_hr, edges, valid=vt).mean(0).tolist(),
@@ -104,7 +108,12 @@ def evaluate_videos(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path 
     names = list(vids)[:n_videos]
     lp, note = lpips_metric(cfg.loss.perceptual if cfg.loss.perceptual in ("alex", "vgg") else "alex", lpips_weights)
     seqs = [evaluate_clip(G, cfg, vids[n], n, lpips=lp, **kw) for n in names]
+    shots = {}                                            # a film's shots are sequences of their own: group them
+    for s in seqs: shots.setdefault(s["video"].split("#")[0], []).append(s)
+    by_video = {v: {"frames": sum(s["frames"] for s in ss), "shots": len(ss), "metrics": _mean(ss, "metrics")}
+                for v, ss in shots.items()}
     return {"sequences": seqs, "metrics": _mean(seqs, "metrics"), "by_eccentricity": _mean(seqs, "by_eccentricity"),
+            "by_video": by_video, "video_mean": _mean(list(by_video.values()), "metrics"),
             "edges_label_px": seqs[0]["edges_label_px"], "frames": sum(s["frames"] for s in seqs),
             "windows": sum(s["windows"] for s in seqs), "video": ", ".join(s["video"] for s in seqs),
             "lpips_note": note, "clips": seqs[0]["clips"]}
@@ -115,13 +124,21 @@ ORDER = ("model", "st_push_pull_bicubic", "push_pull_bicubic", "masked_bicubic",
 
 def metrics_table(ev: dict) -> str:
     "A markdown table of the evaluation: one row per method."
-    cols = ("psnr", "psnr_y", "ssim", "ssim_y", "l1", "lpips", "warp_error", "tOF")
+    cols = ("psnr", "psnr_fovea", "psnr_periphery", "psnr_y", "ssim", "ssim_y", "l1", "lpips", "warp_error", "tOF")
     cols = tuple(c for c in cols if any(c in r for r in ev["metrics"].values()))
     lines = ["| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for m in [m for m in ORDER if m in ev["metrics"]] + ["label"]:
         r = ev["metrics"][m]
         lines.append(f"| {m} | " + " | ".join(f"{r[c]:.4f}" if c in r else "" for c in cols) + " |")
     return "\n".join(lines)
+
+def versus(ev: dict, baseline: str = "st_push_pull_bicubic", method: str = "model") -> dict:
+    "`method` minus `baseline` for PSNR (all, fovea, periphery), SSIM and LPIPS: mean over videos, and per video."
+    keys = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips")
+    diff = lambda ms: {k: ms[method][k] - ms[baseline][k] for k in keys if k in ms[method] and k in ms[baseline]}
+    videos = ev.get("by_video") or {ev.get("video", "video"): {"metrics": ev["metrics"]}}
+    return {"method": method, "baseline": baseline, "mean_over_videos": diff(ev.get("video_mean", ev["metrics"])),
+            "by_video": {v: diff(r["metrics"]) for v, r in videos.items()}}
 
 def plot_eccentricity(ev: dict):
     "PSNR, SSIM and L1 per eccentricity band, one line per method."
@@ -156,6 +173,7 @@ def write_report(ev: dict, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     strip = lambda d: {k: v for k, v in d.items() if k != "clips"}
     keep = {**strip(ev), "sequences": [strip(s) for s in ev.get("sequences", [])]}
+    if "model" in ev["metrics"]: keep["model_vs_st_push_pull"] = versus(ev)
     (out / "metrics.json").write_text(json.dumps(keep, indent=2))
     cols = sorted({c for r in ev["metrics"].values() for c in r})
     per_seq = [(s["video"], s["metrics"]) for s in ev.get("sequences", [])] + [("mean", ev["metrics"])]
@@ -163,7 +181,10 @@ def write_report(ev: dict, out_dir: str | Path) -> list[Path]:
         w = csv.writer(f); w.writerow(["sequence", "method", *cols])
         for seq, ms in per_seq:
             for m, r in ms.items(): w.writerow([seq, m, *[r.get(c, "") for c in cols]])
-    (out / "metrics.md").write_text(metrics_table(ev) + "\n")
+    vs = keep.get("model_vs_st_push_pull")
+    note = "" if vs is None else ("\nmodel − st_push_pull_bicubic, mean over videos: " + ", ".join(
+        f"Δ{k} {d:+.4f}" for k, d in vs["mean_over_videos"].items()) + "\n")
+    (out / "metrics.md").write_text(metrics_table(ev) + "\n" + note)
     for name, fig in (("strip.png", plot_strip(ev)), ("eccentricity.png", plot_eccentricity(ev))):
         fig.savefig(out / name, dpi=110); plt.close(fig)
     return [out / n for n in ("metrics.json", "metrics.csv", "metrics.md", "strip.png", "eccentricity.png")]

@@ -181,12 +181,13 @@ CLIPS = {  # name → (url, sha256): the real clips the notebooks use, imageio's
 
 def resolve_clip(path: str | Path | None = None, cache_dir: str | Path | None = None, name: str = 'cockatoo.mp4',
                  url: str | None = None, sha256: str | None = None, search_shared: bool = True) -> Path:
-    "A clip: explicit `path` → `shared_path('data', name)` → cached checked download (`CLIPS`) → clear error."
+    "A clip: `path` (else relative to the shared data) → `shared_path('data', name)` → checked download → error."
     if path is not None:
         p = Path(path).expanduser()
-        if not p.exists():
-            raise FileNotFoundError(f"clip {p} does not exist; pass an existing video file or folder of frames")
-        return p
+        if p.exists(): return p
+        if search_shared and not p.is_absolute() and (q := shared_path('data', str(p))) is not None: return q
+        raise FileNotFoundError(f"clip {p} does not exist; pass an existing video file or folder of frames (a "
+                                "relative path is also looked up in the shared data/ folder)")
     if search_shared and (p := shared_path('data', name)) is not None and p.is_file(): return p
     known_url, known_sha = CLIPS.get(name, (None, None))
     url, sha256 = url or known_url, sha256 or known_sha

@@ -117,7 +117,7 @@ def _check_dcn_backend(backend: str | None) -> str | None:
 
 def dcn_backend(device: str | torch.device = "cpu", backend: str | None = None) -> str:
     "'torchvision' or 'grid_sample': the DCN implementation on `device` ($DEEPFOVEA_NB_DCN_BACKEND if no `backend`)."
-    choice = _check_dcn_backend(backend) or os.environ.get(_ENV_DCN, "torchvision").strip().lower() or "torchvision"
+    choice = _check_dcn_backend(backend) or os.environ.get(_ENV_DCN, "auto").strip().lower() or "auto"
     if choice not in _DCN_BACKENDS:
         raise ValueError(f"${_ENV_DCN} must be one of {_DCN_BACKENDS}, got {choice!r}")
     if choice == "auto":

@@ -20,7 +20,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from torch.profiler import record_function
+from tqdm import tqdm  # text, not a widget: papermill streams it to the terminal (tools/demo.py)
 
 from .pipeline import make_batch, open_windows, resolve_source, stream_step
 from .discriminators import FFTDiscriminator, SpatioTemporalDiscriminator
@@ -191,22 +192,27 @@ def _heal(run: Run, state: list[Tensor], x: Tensor) -> list[Tensor]:
                   "(counted as state_restarts in the run's log)", stacklevel=2)
     return run.G.restart(state, x, bad, run.gens["state"])
 
-def _g_update(run: Run, x: Tensor, mask: Tensor, label: Tensor, terms: tuple[str, ...], state: list[Tensor]):
+def _g_update(run: Run, x: Tensor, mask: Tensor, label: Tensor, terms: tuple[str, ...], state: list[Tensor],
+              valid: Tensor | None = None):
     "One generator forward/backward/step with the objective `terms`: (prediction, new state, logged terms)."
     w = run.objective.cfg.weights
     want = lambda t: t in terms and getattr(w, t) > 0
     with _autocast(run):
-        pred, new_state = run.G(x, state, mask=mask)
-        fake = run.D(pred) if want("adversarial") else None
-        fake_fft = run.D_fft(pred) if want("fft_adversarial") else None
+        with record_function("g.forward"): pred, new_state = run.G(x, state, mask=mask)
+        # padding (rows/columns added to reach the label size) takes the label's value: no loss, no gradient
+        if valid is not None: pred = torch.where(valid, pred, label.to(pred.dtype))
+        with record_function("g.D"): fake = run.D(pred) if want("adversarial") else None
+        with record_function("g.D_fft"): fake_fft = run.D_fft(pred) if want("fft_adversarial") else None
     run.opt_g.zero_grad(set_to_none=True)
     if not _finite(run, pred.detach().float().sum()): return pred.detach(), new_state, {}
-    total, parts = run.objective(pred.float(), label, fake, fake_fft, only=terms)
+    with record_function("g.loss"): total, parts = run.objective(pred.float(), label, fake, fake_fft, only=terms)
     if _finite(run, total.detach()):
-        total.backward()
-        average_gradients(list(run.G.parameters()) + list(run.objective.parameters()), run.world)
-        if run.cfg.optim.grad_clip: torch.nn.utils.clip_grad_norm_(run.G.parameters(), run.cfg.optim.grad_clip)
-        run.opt_g.step()
+        with record_function("g.backward"):
+            total.backward()
+            average_gradients(list(run.G.parameters()) + list(run.objective.parameters()), run.world)
+        with record_function("g.step"):
+            if run.cfg.optim.grad_clip: torch.nn.utils.clip_grad_norm_(run.G.parameters(), run.cfg.optim.grad_clip)
+            run.opt_g.step()
     return pred.detach(), new_state, {k: float(v.detach()) for k, v in parts.items()}
 
 def _d_update(run: Run, pred: Tensor, label: Tensor) -> dict:
@@ -215,34 +221,41 @@ def _d_update(run: Run, pred: Tensor, label: Tensor) -> dict:
     if not (w.adversarial or w.fft_adversarial) or not _finite(run, pred.sum()): return {}
     critics = list(run.D.parameters()) + list(run.D_fft.parameters())
     with _autocast(run):
-        d = d_logistic_loss(run.D(label), run.D(pred)) if w.adversarial else 0.0
-        d_fft = d_logistic_loss(run.D_fft(label), run.D_fft(pred)) if w.fft_adversarial else 0.0
+        with record_function("d.D"): d = d_logistic_loss(run.D(label), run.D(pred)) if w.adversarial else 0.0
+        with record_function("d.D_fft"):
+            d_fft = d_logistic_loss(run.D_fft(label), run.D_fft(pred)) if w.fft_adversarial else 0.0
     loss = d + d_fft
     run.opt_d.zero_grad(set_to_none=True)
     if _finite(run, loss.detach()):
-        loss.backward()
-        average_gradients(critics, run.world)
-        if run.cfg.optim.grad_clip: torch.nn.utils.clip_grad_norm_(critics, run.cfg.optim.grad_clip)
-        run.opt_d.step()
+        with record_function("d.backward"):
+            loss.backward()
+            average_gradients(critics, run.world)
+        with record_function("d.step"):
+            if run.cfg.optim.grad_clip: torch.nn.utils.clip_grad_norm_(critics, run.cfg.optim.grad_clip)
+            run.opt_d.step()
     return {"critic": float(loss.detach())}
 
 def train_step(run: Run, batch: dict) -> dict:
     "One training iteration on a batch from `make_batch`; returns the logged scalars."
     dev = run.device
     x, mask, label, new = (batch[k].to(dev) for k in ("input", "mask", "label", "new_video"))
+    valid = batch["valid"].to(dev).bool()[:, None] if "valid" in batch else None  # (B, 1, 1, H, W)
     if not run.cfg.train.reset_on_new_video: new = torch.zeros_like(new)
+    o = run.cfg.optim
+    for opt, lr in ((run.opt_g, o.lr_g), (run.opt_d, o.lr_d)):
+        for group in opt.param_groups: group["lr"] = lr * o.lr_factor(run.step)
     logs = {}
     if _finite(run, x.sum() + label.sum()):     # a corrupt window is skipped before the forward
         run.G.train(); run.D.train(); run.D_fft.train()
-        state = run.G.restart(run.state, x, new, run.gens["state"])
+        with record_function("state.restart"): state = run.G.restart(run.state, x, new, run.gens["state"])
         _critics_grad(run, False)
         passes = (TERMS,) if run.cfg.train.schedule == "joint" else SEED_PASSES
         for terms in passes:
-            pred, run.state, parts = _g_update(run, x, mask, label, terms, state)
+            pred, run.state, parts = _g_update(run, x, mask, label, terms, state, valid)
             logs.update(parts)
         _critics_grad(run, True)
         logs.update(_d_update(run, pred, label))
-        run.state = _heal(run, run.state, x)
+        with record_function("state.heal"): run.state = _heal(run, run.state, x)
     logs["g_total"] = sum(v for k, v in logs.items() if k in TERMS) if logs else float("nan")
     run.guard.end_step(run.step)
     return logs
@@ -311,7 +324,9 @@ def _sample(run: Run, batch: dict, out: Path, step: int) -> dict:
                  out / "samples" / f"step_{step:07d}.png")
     if bad: return {"val_psnr": float("nan"), "val_ssim": float("nan"), "val_nonfinite": float(bad)}
     pred = pred.clamp(0, 1)
-    return {"val_psnr": float(psnr(pred[0], label[0]).mean()), "val_ssim": float(ssim(pred[0], label[0]).mean()),
+    v = batch["valid"][:1].expand(pred.shape[1], -1, -1, -1) if "valid" in batch else None
+    return {"val_psnr": float(psnr(pred[0], label[0], valid=v).mean()),
+            "val_ssim": float(ssim(pred[0], label[0], valid=v).mean()),
             "val_nonfinite": 0.0}
 
 def _on_rank0(world: int, rank: int, fn):

@@ -1,6 +1,6 @@
 """The rendered docs in a real browser: build the site (tools/build_docs.py), open the index and the sampling page in
-headless Chromium, check the console, the images and links, drag a pre-rendered slider, save screenshots to
-results/docs/."""
+headless Chromium, check the console, the images and links, play the demo's reconstruction video, drag a
+pre-rendered slider, save screenshots to results/docs/."""
 from __future__ import annotations
 
 import json
@@ -26,6 +26,7 @@ SAMPLING = "00b_sampling"     # the sampling notebook: its page embeds the pre-r
 BUILD = [sys.executable, str(ROOT / "tools" / "build_docs.py"), "--execute", f"index,{SAMPLING}", "--if-stale",
          "--strict"]
 BUILD_TIMEOUT_S = int(os.environ.get("DOCS_BUILD_TIMEOUT_S", "900"))
+VIDEO = ROOT / "results" / "demo" / "reconstruction.webm"    # `make demo` renders it; the index page plays it
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +128,47 @@ def test_index_page(server, browser):
         assert stats["images"] > 0, "results figures exist but the index shows none"
     shot = browser.screenshot("index")
     print(f"index: {stats}, screenshot {shot.relative_to(ROOT)} ({time.time() - t0:.1f}s)")
+
+
+def check_video(b: Browser, url: str, timeout: float = 30) -> dict:
+    """Open `url`; assert it has one <video> whose source loads (metadata: readyState >= 1, a duration > 0, a frame
+    size), whose first frame decodes and which plays; no console errors. Its properties."""
+    d = b.driver
+    d.get(url)
+    b.wait("document.readyState === 'complete'", timeout, f"{url} to load")
+    assert d.execute_script("return document.querySelectorAll('video').length") == 1, f"{url}: no single <video>"
+    d.execute_script("document.querySelector('video').scrollIntoView();")
+    # a failure ends the wait at once: a media error (4: a codec this browser lacks) or no <source> that loads
+    # (networkState 3, NETWORK_NO_SOURCE: a 404 or a type this browser does not play)
+    state = b.wait("(v => v.error ? {error: v.error.code, message: v.error.message} : v.networkState === 3 ? "
+                   "{error: 'no source could be loaded (NETWORK_NO_SOURCE)'} : (v.readyState >= 2 && v.duration > 0) "
+                   "? {ready: v.readyState} : null)(document.querySelector('video'))", timeout,
+                   "the video's metadata and first frame (loadedmetadata, loadeddata)")
+    src = d.execute_script("return document.querySelector('video source').src;")
+    assert "error" not in state, f"{url}: the video {src} did not load: {state}"
+    v = d.execute_script("""const v = document.querySelector('video');
+        return {src: v.currentSrc, poster: v.poster, duration: v.duration, width: v.videoWidth, height: v.videoHeight,
+                muted: v.muted, loop: v.loop, controls: v.controls, ready: v.readyState};""")
+    assert v["duration"] > 0 and v["width"] > 0 and v["height"] > 0, v
+    assert v["src"].endswith(".webm") and v["muted"] and v["loop"] and v["controls"], v
+    d.execute_script("document.querySelector('video').play();")       # muted: allowed without a user gesture
+    b.wait("(v => v.error || v.currentTime > 0)(document.querySelector('video'))", timeout, "the video to play")
+    assert not d.execute_script("return document.querySelector('video').error"), "the video failed while playing"
+    errors = b.console_errors()
+    assert not errors, f"{url}: console errors: {errors}"
+    return v
+
+
+@pytest.mark.skipif(not VIDEO.is_file(), reason=f"{VIDEO.relative_to(ROOT)} is absent: `make demo` renders it")
+def test_index_video(server, browser):
+    "The home page plays the demo's reconstruction video (WebM, copied into the site's _static/demo/)."
+    v = check_video(browser, f"{server}/index.html")
+    for url in (v["src"], v["poster"]):
+        if url: assert (p := _local(url)) and p.is_file(), f"{url} is not a file of the site"
+    assert _local(v["src"]).read_bytes() == VIDEO.read_bytes(), "the site's video is not results/demo's"
+    shot = browser.screenshot("index_video", full_page=False)
+    print(f"index video: {v['width']}x{v['height']}, {v['duration']:.2f}s, {VIDEO.stat().st_size} bytes; "
+          f"screenshot {shot.relative_to(ROOT)}")
 
 
 def test_sampling_page_and_sliders(server, browser):

@@ -6,7 +6,9 @@ exactly (e.g. results/demo/00b_sampling.ipynb from `make demo`), else execute it
 process per notebook, a time budget per notebook; `#| slow`, `#| cuda` without CUDA and `#| eval: false`
 cells are skipped as nbdev_test does); (2) turn nbdev's `#|` directives into MyST-NB cell tags in a
 staging copy (build/docs_src/); (3) pre-render the sampling sliders (tools/render_sliders.py);
-(4) sphinx-build into _docs/. The notebooks in nbs/ stay the only source and are never modified.
+(4) sphinx-build into _docs/. The notebooks in nbs/ stay the only source and are never modified. Files a page
+links rather than embeds (the demo's reconstruction video and its poster, results/demo/reconstruction.webm and .jpg)
+are copied into the site's _static/demo/, where the index page's <video> finds them.
 
 Usage: python tools/build_docs.py [--execute all|none|NAME,NAME] [--timeout 600] [--if-stale] [--strict]
 """
@@ -34,6 +36,7 @@ RESULTS = ROOT / "results"
 INFO = OUT / ".build-info.json"
 SKIP_FLAGS = ("slow", "cuda")          # settings.ini tst_flags: cells run only when the flag is given
 SLIDERS_PAGE = "00b_sampling"          # the notebook whose slider cell (`interactive(`) gets the pre-rendered sliders
+DEMO_MEDIA = ("reconstruction.webm", "reconstruction.jpg")   # results/demo/ -> _static/demo/ (nbs/index.ipynb)
 _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+):?\s*(.*?)\s*$")
 
 
@@ -289,6 +292,9 @@ def stage_static(args) -> None:
     static.mkdir(parents=True, exist_ok=True)
     mj = Path(jupyter_server_mathjax.__file__).parent / "static"
     shutil.copytree(mj, static / "mathjax")
+    media = [RESULTS / "demo" / f for f in DEMO_MEDIA if (RESULTS / "demo" / f).is_file()]
+    if media: (static / "demo").mkdir()
+    for f in media: shutil.copyfile(f, static / "demo" / f.name)     # the file, not its mode (outputs are 0600)
     sys.path.insert(0, str(ROOT / "tools"))
     import render_sliders
     render_sliders.render(static / "sliders", args.clip)

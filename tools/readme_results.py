@@ -15,6 +15,31 @@ def _compare(m: dict) -> str:
             f"{', '.join(better) or 'no baseline'} and below {', '.join(worse) or 'no baseline'}.")
 
 
+def _pretrained(res: Path) -> list[str]:
+    "The shipped model's lines: on the demo clip (OUT/pretrained) and on the validation clips (results/pretrained)."
+    lines, demo, val = [], res / "pretrained", ROOT / "results" / "pretrained"
+    if (demo / "metrics.md").is_file():
+        ev = json.loads((demo / "metrics.json").read_text())
+        lines += ["", "**The shipped model** (`results/pretrained/model.pt`, trained by `make pretrained` on the "
+                  f"seven training clips, never on this clip) on the same {ev['frames']} frames: "
+                  + _compare(ev["metrics"]).replace("after this short run the", "the"),
+                  "", (demo / "metrics.md").read_text().strip(), "",
+                  f"![shipped model: input / baselines / model / label]({demo.relative_to(ROOT)}/strip.png)"]
+    if (val / "eval" / "metrics.json").is_file():
+        ev = json.loads((val / "eval" / "metrics.json").read_text())
+        vs = ev["model_vs_st_push_pull"]["mean_over_videos"]
+        sm = json.loads((val / "summary.json").read_text()) if (val / "summary.json").is_file() else {}
+        if sm: lines += ["", f"The shipped model trained {sm['steps']} steps in {sm['wall_hours']:.1f} h on this "
+                         "machine's 2 CPU cores (`make pretrained`)."]
+        lines += ["", f"On the held-out validation clips ({', '.join(ev['by_video'])}; {ev['frames']} frames), "
+                  f"mean over videos, the shipped model against st_push_pull_bicubic: ΔPSNR {vs['psnr']:+.2f} dB "
+                  f"(fovea {vs['psnr_fovea']:+.2f}, periphery {vs['psnr_periphery']:+.2f})"
+                  + (f", ΔLPIPS {vs['lpips']:+.4f}" if "lpips" in vs else "")
+                  + ". Tables, curves and the training log: "
+                  "[results/pretrained/README.md](results/pretrained/README.md)."]
+    return lines
+
+
 def section(res: Path) -> str:
     "The markdown between the README markers, from the files in `res`."
     run = json.loads((res / "train" / "run.json").read_text())
@@ -22,18 +47,17 @@ def section(res: Path) -> str:
     cfg = run["config"]
     (h, w), scale = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
     terms = ", ".join(f"{k} {v:g}" for k, v in run["loss_terms"].items())
+    g = cfg["generator"]
     lines = [
-        f"Produced by `make demo` on `{Path(run['data']).name}`: {cfg['train']['steps']} training steps on CPU at "
-        f"{h // scale}x{w // scale} -> {h}x{w}, {cfg['generator']['frames']} frames per window, "
-        f"schedule `{cfg['train']['schedule']}`, loss terms (weights): {terms}. "
-        f"Evaluated on {ev['frames']} frames ({ev['windows']} windows) of video `{ev['video']}`. "
-        "A CPU demo shows the pipeline working and the losses falling; it is not a trained DeepFovea model: "
-        + _compare(ev["metrics"]),
+        f"Produced by `make demo` on `{Path(run['data']).name}`: a model trained from scratch for "
+        f"{cfg['train']['steps']} steps on CPU at {h // scale}x{w // scale} -> {h}x{w}, {g['frames']} frames per "
+        f"window, skip `{g['skip']}`, mask channel {g['mask_channel']}, schedule `{cfg['train']['schedule']}`, "
+        f"loss terms (weights): {terms}. Evaluated on {ev['frames']} frames ({ev['windows']} windows) of video "
+        f"`{ev['video']}`: " + _compare(ev["metrics"]),
         "", (res / "metrics.md").read_text().strip(), "",
         "![input / baselines / model / label](results/demo/strip.png)", "",
         "![quality vs eccentricity](results/demo/eccentricity.png)", "",
-        "![training losses](results/demo/loss_curves.png)",
-    ]
+        "![training losses](results/demo/loss_curves.png)", *_pretrained(res)]
     return "\n".join(lines)
 
 
