@@ -63,7 +63,7 @@ def readme(run: Path, model: Path, ev: dict, info: dict, rows: list) -> str:
         f"loss terms (weights): " + ", ".join(f"{k} {v:g}" for k, v in info["loss_terms"].items()) + ". "
         f"Wall time {hours:.2f} h from the run's creation to its last log line (started {info['created']}); "
         f"{train_s / 3600:.2f} h inside training steps.",
-        "- `run.json` (full config), `log.jsonl` / `log.csv` (every step), `loss_curves.png`, `sample_last.png` "
+        "- `run.json` (full config), `log.jsonl` / `metrics.csv` (every step), `loss_curves.png`, `sample_last.png` "
         "(input, prediction, label of the last validation sample).",
         f"- `eval/`: `evaluate.evaluate_run` on the validation clips, {ev['frames']} frames in all "
         "(each shot between scene cuts from a fresh state, up to "

@@ -21,7 +21,8 @@ def _pretrained(res: Path) -> list[str]:
     if (demo / "metrics.md").is_file():
         ev = json.loads((demo / "metrics.json").read_text())
         lines += ["", "**The shipped model** (`results/pretrained/model.pt`, trained by `make pretrained` on the "
-                  f"seven training clips, never on this clip) on the same {ev['frames']} frames: "
+                  f"seven training clips, never on this clip) on the same clip ({ev['frames']} frames, windows and "
+                  "masks from its own run's settings, so the baselines' numbers differ from those above): "
                   + _compare(ev["metrics"]).replace("after this short run the", "the"),
                   "", (demo / "metrics.md").read_text().strip(), "",
                   f"![shipped model: input / baselines / model / label]({demo.relative_to(ROOT)}/strip.png)"]
@@ -29,8 +30,9 @@ def _pretrained(res: Path) -> list[str]:
         ev = json.loads((val / "eval" / "metrics.json").read_text())
         vs = ev["model_vs_st_push_pull"]["mean_over_videos"]
         sm = json.loads((val / "summary.json").read_text()) if (val / "summary.json").is_file() else {}
-        if sm: lines += ["", f"The shipped model trained {sm['steps']} steps in {sm['wall_hours']:.1f} h on this "
-                         "machine's 2 CPU cores (`make pretrained`)."]
+        if sm: lines += ["", f"The shipped model trained {sm['steps']} steps in {sm['wall_hours']:.1f} h of wall time "
+                         f"on this machine's 2 CPU cores, {sm['train_step_hours']:.1f} h of it inside the training "
+                         "steps (`make pretrained`)."]
         lines += ["", f"On the held-out validation clips ({', '.join(ev['by_video'])}; {ev['frames']} frames), "
                   f"mean over videos, the shipped model against st_push_pull_bicubic: ΔPSNR {vs['psnr']:+.2f} dB "
                   f"(fovea {vs['psnr_fovea']:+.2f}, periphery {vs['psnr_periphery']:+.2f})"
