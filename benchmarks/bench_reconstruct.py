@@ -27,11 +27,12 @@ from deepfovea_nb.reconstruct import PRETRAINED, encode_video, reconstruct
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("decode", "degrade", "model", "encode", "metrics", "compose")
 RSS = """
-import resource, sys, torch
+import sys, torch
 torch.set_num_threads(int(sys.argv[4]))
 from deepfovea_nb.reconstruct import reconstruct
 reconstruct(sys.argv[1], sys.argv[2], sys.argv[3], frame_scale=1.0, progress=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, this process's own peak: ru_maxrss survives exec and would start at the parent's peak
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
 """
 
 
