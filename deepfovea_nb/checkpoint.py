@@ -27,8 +27,8 @@ from .config import RunConfig, config_from_dict
 # %% auto #0
 __all__ = ['TMP_PATTERN', 'FORMAT', 'RUN_FILE', 'LOCK_FILE', 'DiskFullError', 'atomic_save', 'atomic_write_text',
            'clean_stale_tmp', 'check_format', 'list_checkpoints', 'peek_checkpoint', 'newest_checkpoint',
-           'save_checkpoint', 'load_checkpoint', 'new_run_id', 'read_run_info', 'RunInUseError', 'RunLock',
-           'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'load_generator',
+           'save_checkpoint', 'checkpoint_dir', 'load_checkpoint', 'new_run_id', 'read_run_info', 'RunInUseError',
+           'RunLock', 'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'load_generator',
            'export_generator', 'RunLog']
 
 # %% ../nbs/04e_checkpoint.ipynb #2a74e445
@@ -145,9 +145,14 @@ def save_checkpoint(state: dict, folder: str | Path, step: int, keep_last: int =
     return path
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    "A checkpoint file, or the newest loadable one in a folder, loaded with weights_only=True."
+def checkpoint_dir(path: str | Path) -> Path:
+    "A run folder's `checkpoints/` folder; any other path as it is."
     path = Path(path)
+    return path / "checkpoints" if path.is_dir() and (path / "checkpoints").is_dir() else path
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    "A checkpoint file, or the newest loadable one in a folder or run folder, loaded with weights_only=True."
+    path = checkpoint_dir(path)
     if path.is_dir():
         cands = list_checkpoints(path)
         if not cands:
@@ -226,7 +231,7 @@ def _holds(out: Path) -> bool:
 
 def _find(src: Path) -> tuple[Path, dict]:
     "(path, peeked checkpoint) of a checkpoint file, a checkpoints folder or a run folder."
-    if src.is_dir() and (src / "checkpoints").is_dir(): src = src / "checkpoints"
+    src = checkpoint_dir(src)
     if src.is_dir():
         found = newest_checkpoint(src)
         if found is None:
@@ -306,8 +311,6 @@ def build_generator(cfg: RunConfig) -> RecurrentUNet:
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[RecurrentUNet, RunConfig]:
     "The generator of a training checkpoint (file or run folder) in eval mode, and the run's `RunConfig`."
-    path = Path(path)
-    if path.is_dir() and (path / "checkpoints").is_dir(): path = path / "checkpoints"
     ck = load_checkpoint(path, map_location=device)
     cfg = config_from_dict(ck["config"])
     G = build_generator(cfg).to(device)
@@ -322,8 +325,6 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
 
 def export_generator(src: str | Path, dest: str | Path) -> Path:
     "Write the generator of checkpoint `src` (file or run folder) alone, with its config, step and run id, to `dest`."
-    src = Path(src)
-    if src.is_dir() and (src / "checkpoints").is_dir(): src = src / "checkpoints"
     ck = load_checkpoint(src)
     keep = {k: ck[k] for k in ("config", "G", "step", "run_id") if k in ck}
     return atomic_save({"format": FORMAT, "generator_only": True, **keep}, dest)

@@ -190,6 +190,7 @@ CPU_SIZE = {"data": {"frame_scale": 0.25}, "degrade": {"hr_size": (128, 256)}}
 
 PRESETS: dict[str, dict] = {
     "tiny": {"data": {"max_frames": 12, "overlap": 1, "frame_scale": 0.25},
+             "discriminator": {"channels": (16, 64, 64, 32, 1)},
              "degrade": {"hr_size": (128, 128)}, "generator": {"frames": 3},
              "loss": {"weights": {"perceptual": 0.0}},
              "train": {"steps": 4, "sample_every": 2, "ckpt_every": 2}},

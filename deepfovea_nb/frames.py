@@ -25,7 +25,8 @@ from torch.utils.data import Dataset
 __all__ = ['FRAME_EXTS', 'VIDEO_EXTS', 'IMAGEIO_IMAGES', 'CLIPS', 'ON_CORRUPT', 'CUT_THRESHOLD', 'natural_key', 'list_frames',
            'read_frame', 'frame_size', 'verify_frame', 'check_sizes', 'default_cache_dir', 'file_sha256',
            'download_checked', 'search_dirs', 'shared_path', 'resolve_clip', 'decode_video', 'find_videos',
-           'check_videos', 'frame_differences', 'cut_scores', 'detect_cuts', 'split_shots', 'VideoWindows']
+           'check_videos', 'image_thumb', 'thumb_difference', 'frame_differences', 'difference_scores', 'cut_scores',
+           'detect_cuts', 'split_shots', 'VideoWindows']
 
 # %% ../nbs/00a_frames.ipynb #e9cbaa74
 FRAME_EXTS = ('.png', '.jpg', '.jpeg')
@@ -305,16 +306,23 @@ def check_videos(videos: dict[str, list[Path]], on_corrupt: str = 'error') -> di
 # %% ../nbs/00a_frames.ipynb #4b8d1c25
 CUT_THRESHOLD = 0.05   # calibrated on the clips of ../shared/data/clips (see below)
 
+def image_thumb(im: Image.Image, width: int = 64) -> np.ndarray:
+    "Grey thumbnail of an 8-bit RGB or grey image, about `width` px wide (box filter), float32 in [0, 1]."
+    return np.asarray(im.reduce(max(1, im.size[0] // width)).convert('L'), np.float32) / 255
+
 def _thumb(path: Path, width: int = 64) -> np.ndarray:
-    "Grey thumbnail of a frame, about `width` px wide (box filter), float32 in [0, 1]."
+    "`image_thumb` of a frame file (16-bit and other modes through `read_frame`)."
     try:
         with Image.open(path) as im:
             k = max(1, im.size[0] // width)
-            if im.mode in ('RGB', 'L') and not _is_16bit(im):
-                return np.asarray(im.reduce(k).convert('L'), np.float32) / 255
+            if im.mode in ('RGB', 'L') and not _is_16bit(im): return image_thumb(im, width)
     except Exception as e: raise ValueError(f"unreadable frame file {path}: {e}; re-extract or delete it") from e
     g = (read_frame(path) * torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0)
     return F.avg_pool2d(g[None, None], k, ceil_mode=True)[0, 0].numpy()
+
+def thumb_difference(a: np.ndarray, b: np.ndarray) -> float:
+    "Mean absolute difference of two thumbnails with their mean brightness removed (1 if their sizes differ)."
+    return float(np.abs((a - a.mean()) - (b - b.mean())).mean()) if a.shape == b.shape else 1.0
 
 _DIFFS: dict[str, np.ndarray] = {}
 
@@ -326,8 +334,8 @@ def frame_differences(frames: list[Path], cache_dir: str | Path | None = None) -
     if key in _DIFFS: return _DIFFS[key]
     try: d = np.load(f)
     except (OSError, ValueError):
-        th = [t - t.mean() for t in map(_thumb, frames)]
-        d = np.array([np.abs(a - b).mean() if a.shape == b.shape else 1.0 for a, b in zip(th, th[1:])], np.float32)
+        th = [_thumb(f) for f in frames]
+        d = np.array([thumb_difference(a, b) for a, b in zip(th, th[1:])], np.float32)
         try:
             f.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix='.cuts-', suffix='.npy', dir=f.parent)
@@ -337,12 +345,16 @@ def frame_differences(frames: list[Path], cache_dir: str | Path | None = None) -
     _DIFFS[key] = d
     return d
 
-def cut_scores(frames: list[Path], cache_dir: str | Path | None = None) -> np.ndarray:
-    "(T-1,) how far each frame's difference to its predecessor stands above the larger of its neighbours'."
-    d = frame_differences(frames, cache_dir).astype(np.float64)
+def difference_scores(d: np.ndarray) -> np.ndarray:
+    "How far each of the differences `d` (T-1,) stands above the larger of its neighbours' (-inf: no neighbour)."
+    d = np.asarray(d, np.float64)
     p = np.pad(d, 1, constant_values=-np.inf)
     ref = np.maximum(p[:-2], p[2:])
     return d - np.where(np.isfinite(ref), ref, 0)
+
+def cut_scores(frames: list[Path], cache_dir: str | Path | None = None) -> np.ndarray:
+    "(T-1,) `difference_scores` of the frames' `frame_differences`: a cut stands out from both neighbours."
+    return difference_scores(frame_differences(frames, cache_dir))
 
 def detect_cuts(frames: list[Path], threshold: float = CUT_THRESHOLD, cache_dir: str | Path | None = None) -> list[int]:
     "Indices of the frames that start a new shot (never 0): where `cut_scores` exceeds `threshold`."

@@ -28,7 +28,8 @@ from tqdm import tqdm
 
 import deepfovea_nb
 from .checks import check_choice, check_number
-from .frames import CUT_THRESHOLD, FRAME_EXTS, VIDEO_EXTS, frame_size, list_frames, natural_key, read_frame
+from .frames import (CUT_THRESHOLD, FRAME_EXTS, VIDEO_EXTS, difference_scores, frame_size, image_thumb,
+                                 list_frames, natural_key, read_frame, thumb_difference)
 from .sampling import (DegradeConfig, classical_fill, degrade, eccentricity, fixed_gaze, gaze_track,
                                    round_to_multiple, scale_degrade, scripted_gaze)
 from .pipeline import mask_size, scale_frames
@@ -136,17 +137,11 @@ def read_frames(source: Source, max_frames: int | None = None, times: dict | Non
 def frame_thumb(frame: Tensor, width: int = 64) -> np.ndarray:
     "Grey thumbnail of a (3, H, W) frame in [0, 1], made as `frames.detect_cuts` makes it from an 8-bit frame file."
     a = (frame.permute(1, 2, 0) * 255).round_().clamp_(0, 255).to(torch.uint8).numpy()
-    im = Image.fromarray(np.ascontiguousarray(a))
-    return np.asarray(im.reduce(max(1, im.size[0] // width)).convert("L"), np.float32) / 255
-
-def _thumb_difference(a: np.ndarray, b: np.ndarray) -> float:
-    "Mean absolute difference of two thumbnails with their mean brightness removed (1 if their sizes differ)."
-    return float(np.abs((a - a.mean()) - (b - b.mean())).mean()) if a.shape == b.shape else 1.0
+    return image_thumb(Image.fromarray(np.ascontiguousarray(a)), width)
 
 def _cut_score(d: float, before: float, after: float) -> float:
-    "How far a difference stands above the larger of its neighbours' (-inf: no neighbour there)."
-    ref = max(before, after)
-    return d - (ref if math.isfinite(ref) else 0.0)
+    "`difference_scores` of the middle of three consecutive differences (-inf: no neighbour there)."
+    return float(difference_scores(np.array([before, d, after]))[1])
 
 def mark_cuts(frames: Iterable[Tensor], threshold: float | None = CUT_THRESHOLD) -> Iterator[tuple[Tensor, bool]]:
     "(frame, starts a shot) for each frame, by `frames.detect_cuts`' rule, one frame late; the first starts one."
@@ -160,7 +155,7 @@ def mark_cuts(frames: Iterable[Tensor], threshold: float | None = CUT_THRESHOLD)
     prev, before, d_held, held = frame_thumb(first), -math.inf, -math.inf, None
     for f in it:                      # held: frame j, d_held: its difference to frame j-1, before: that of j-1
         t = frame_thumb(f)
-        d, prev = _thumb_difference(prev, t), t
+        d, prev = thumb_difference(prev, t), t
         if held is not None:
             yield held, _cut_score(d_held, before, d) > threshold
             before = d_held

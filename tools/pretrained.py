@@ -1,6 +1,6 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--run results/pretrained] [--windows 8] [--skip-eval]
+Usage: python tools/pretrained.py [--run results/pretrained] [--windows 8] [--device cpu]
 `make pretrained` trains the `cpu` preset into results/pretrained (resumable) and then runs this. It writes, into
 the run folder: model.pt (the generator and its config only, `checkpoint.export_generator`), eval/ (the report of
 `evaluate.evaluate_run` on the run's validation clips: metrics, per-eccentricity curves, strip, for the model and
@@ -34,10 +34,10 @@ def _fmt(m: dict, keys: tuple) -> str:
     return " | ".join(f"{m[k]:.4f}" if k in m else "" for k in keys)
 
 
-def readme(run: Path, model: Path, ev: dict, info: dict, rows: list) -> str:
+def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list) -> str:
     "The run folder's README.md, from the files this script and training wrote."
     from deepfovea_nb.checkpoint import RunLog
-    from deepfovea_nb.evaluate import ORDER, versus
+    from deepfovea_nb.evaluate import ORDER
     log = RunLog.read(run)
     cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
     created = datetime.datetime.fromisoformat(info["created"])
@@ -46,10 +46,9 @@ def readme(run: Path, model: Path, ev: dict, info: dict, rows: list) -> str:
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
                "model_mb": round(model.stat().st_size / 1e6, 3), "frames_evaluated": ev["frames"],
-               "vs_st_push_pull": versus(ev), "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
+               "vs_st_push_pull": vs, "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
-    vs = versus(ev)
     keys = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")
     out = [
         "# The shipped model (`cpu` preset)", "",
@@ -57,7 +56,7 @@ def readme(run: Path, model: Path, ev: dict, info: dict, rows: list) -> str:
         "results/pretrained --resume auto`; then `python tools/pretrained.py`). Nothing is typed by hand.", "",
         f"- `model.pt`: the generator and its full `RunConfig` ({model.stat().st_size / 1e6:.2f} MB; loads with "
         "`checkpoint.load_generator`, i.e. `torch.load(..., weights_only=True)`), step "
-        f"{torch_step(model)}, run id `{info['run_id']}`.",
+        f"{model_step}, run id `{info['run_id']}`.",
         f"- Training: {step} steps of the `cpu` preset at {h // s}x{w // s} -> {h}x{w} on "
         f"{len(info['data'])} training clips ({info['windows']} windows of {cfg['generator']['frames']} frames), "
         f"loss terms (weights): " + ", ".join(f"{k} {v:g}" for k, v in info["loss_terms"].items()) + ". "
@@ -88,6 +87,7 @@ def readme(run: Path, model: Path, ev: dict, info: dict, rows: list) -> str:
 
 
 def torch_step(model: Path) -> int:
+    "The training step a generator file was exported at."
     import torch
     return int(torch.load(model, map_location="cpu", weights_only=True).get("step", -1))
 
@@ -116,8 +116,9 @@ def main(argv=None) -> int:
     if samples: shutil.copyfile(samples[-1], run / "sample_last.png")
     ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows)
     if ev["lpips_note"]: print(ev["lpips_note"])
-    rows = bar_check(versus(ev))
-    (run / "README.md").write_text(readme(run, model, ev, info, rows))
+    vs = versus(ev)
+    rows = bar_check(vs)
+    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
     print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files]))
     return 0
