@@ -3,8 +3,12 @@
 Decode -> degrade -> model -> encode (+ metrics, compose) on synthetic H.264 videos, at the shipped model's resolution
 (128x256 labels from a 32x64 input) and at the seed's 192x256 -> 768x1024, with the shipped model
 (results/pretrained/model.pt) or, without it, a randomly initialised generator of the same architecture (the `cpu`
-preset: same cost). Then the peak RSS of a 100-frame and a 1000-frame video of the same small size, each in a fresh
-process: streaming keeps it flat. Writes results/bench_reconstruct.json.
+preset: same cost), in both layouts (`recon`: the reconstruction alone; `side`: input | reconstruction | truth).
+The overhead outside the model is reported per run as a fraction of the model's time: the streaming pipeline
+(decode, degrade, compose, encode), the fixed start-up (loading, opening; the rest of the wall time) and the
+per-frame metrics (optional: `--no-metrics`). The x264 presets `veryfast` and `superfast` are compared on the same
+frames (time and bytes; encode_video uses `veryfast`). Then the peak RSS of a 100-frame and a 1000-frame video
+of the same small size, each in a fresh process: streaming keeps it flat. Writes results/bench_reconstruct.json.
 """
 import argparse
 import json
@@ -22,10 +26,12 @@ import torch
 
 from deepfovea_nb.checkpoint import FORMAT, atomic_save, build_generator
 from deepfovea_nb.config import config_to_dict, make_config
-from deepfovea_nb.reconstruct import PRETRAINED, encode_video, reconstruct
+from deepfovea_nb.reconstruct import PRETRAINED, encode_video, reconstruct, to_uint8
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("decode", "degrade", "model", "encode", "metrics", "compose")
+PIPELINE = ("decode", "degrade", "compose", "encode")   # the stages a reconstruction cannot skip, besides the model
+TARGET = 0.2                                           # issue 13: the pipeline's overhead <= 20% of the model's time
 RSS = """
 import sys, torch
 torch.set_num_threads(int(sys.argv[4]))
@@ -70,11 +76,35 @@ def time_run(clip: Path, ckpt: Path, folder: Path, layout: str, warmup: int) -> 
     s = reconstruct(clip, folder / "out.mp4", ckpt, layout=layout, frame_scale=1.0, progress=False)
     sec, n = s["seconds"], s["frames"]
     other = sec["total"] - sum(sec.get(k, 0.0) for k in STAGES)
+    pipe, model = sum(sec.get(k, 0.0) for k in PIPELINE), sec["model"]
+    overhead = {"pipeline": pipe / model, "start_up": other / model, "metrics": sec.get("metrics", 0.0) / model}
     return dict(frames=n, source_size=s["source_size"], label_size=s["frame_size"], layout=layout,
                 frames_per_second=s["frames_per_second"], seconds_total=sec["total"],
                 seconds={k: sec.get(k, 0.0) for k in STAGES} | {"other": other},
                 ms_per_frame={k: 1e3 * sec.get(k, 0.0) / n for k in STAGES},
-                share={k: sec.get(k, 0.0) / sec["total"] for k in STAGES}, codec=s["codec"], psnr=s.get("psnr"))
+                share={k: sec.get(k, 0.0) / sec["total"] for k in STAGES}, overhead_vs_model=overhead,
+                pipeline_overhead_target=TARGET, pipeline_overhead_met=overhead["pipeline"] <= TARGET,
+                codec=s["codec"], psnr=s.get("psnr"))
+
+
+def x264_presets(h: int, w: int, n: int = 48, presets=("veryfast", "superfast")) -> dict:
+    "ms/frame and bytes of H.264 at constant quality 18 (as `encode_video`) per x264 preset, same frames h x w."
+    import av
+    frames = [to_uint8(f) for f in synthetic(n, h, w)]
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        for preset in presets:
+            path = Path(d) / f"{preset}.mp4"
+            t0 = time.perf_counter()
+            with av.open(str(path), "w") as c:
+                s = c.add_stream("libx264", rate=24)
+                s.height, s.width, s.pix_fmt = h, w, "yuv420p"
+                s.options = {"crf": "18", "preset": preset}
+                for a in frames:
+                    for p in s.encode(av.VideoFrame.from_ndarray(a, format="rgb24")): c.mux(p)
+                for p in s.encode(None): c.mux(p)
+            out[preset] = {"ms_per_frame": 1e3 * (time.perf_counter() - t0) / n, "bytes": path.stat().st_size}
+    return {"size": [h, w], "frames": n, **out}
 
 
 def peak_rss(clip: Path, ckpt: Path, folder: Path, threads: int) -> int:
@@ -94,7 +124,6 @@ def main() -> None:
     ap.add_argument("--large-size", type=int, nargs=2, default=(768, 1024), help="H W of the large video")
     ap.add_argument("--rss-frames", type=int, nargs=2, default=(100, 1000), help="the short and the long video")
     ap.add_argument("--rss-size", type=int, nargs=2, default=(64, 128), help="H W of the RSS videos")
-    ap.add_argument("--layout", default="side", choices=("recon", "side"))
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--out", default=str(ROOT / "results" / "bench_reconstruct.json"))
     args = ap.parse_args()
@@ -105,12 +134,21 @@ def main() -> None:
         ckpt, which = model_checkpoint(tmp, args.checkpoint)
         runs = {}
         (h0, w0), (h1, w1) = args.size, args.large_size
-        for name, (n, h, w) in {f"{h0}x{w0}": (args.frames, h0, w0), f"{h1}x{w1}": (args.frames_large, h1, w1)}.items():
+        sizes = {f"{h0}x{w0}": (args.frames, h0, w0), f"{h1}x{w1}": (args.frames_large, h1, w1)}
+        for size, (n, h, w) in sizes.items():
             clip = make_clip(tmp, n, h, w)
-            runs[name] = time_run(clip, ckpt, tmp, args.layout, warmup=min(6, n))
-            r = runs[name]
-            print(f"{name}: {r['frames']} frames at {r['frames_per_second']:.2f} frames/s; ms/frame "
-                  + ", ".join(f"{k} {v:.1f}" for k, v in r["ms_per_frame"].items()), flush=True)
+            for layout in ("recon", "side"):
+                name = f"{size} {layout}"
+                runs[name] = r = time_run(clip, ckpt, tmp, layout, warmup=min(6, n))
+                o = r["overhead_vs_model"]
+                print(f"{name}: {r['frames']} frames at {r['frames_per_second']:.2f} frames/s; ms/frame "
+                      + ", ".join(f"{k} {v:.1f}" for k, v in r["ms_per_frame"].items())
+                      + f"; overhead / model: pipeline {o['pipeline']:.0%}, start-up {o['start_up']:.0%}, "
+                      f"metrics {o['metrics']:.0%}", flush=True)
+        encoders = {k: x264_presets(h0, k * w0) for k in (1, 3)}
+        for k, e in encoders.items():
+            print(f"x264 at {h0}x{k * w0}: " + ", ".join(f"{p} {e[p]['ms_per_frame']:.2f} ms/frame {e[p]['bytes']} B"
+                                                          for p in ("veryfast", "superfast")), flush=True)
         short, long = args.rss_frames
         h, w = args.rss_size
         rss = {str(n): peak_rss(make_clip(tmp, n, h, w), ckpt, tmp, args.threads) for n in (short, long)}
@@ -120,7 +158,8 @@ def main() -> None:
     res = dict(
         benchmark="deepfovea-reconstruct streaming pipeline (decode, degrade, model, encode) on the CPU",
         model=which, checkpoint=str(ckpt) if args.checkpoint or which == "shipped model" else None,
-        runs=runs, peak_rss_kib={"size": [h, w], **rss}, peak_rss_ratio=rss[str(long)] / rss[str(short)],
+        runs=runs, x264_presets=list(encoders.values()), peak_rss_kib={"size": [h, w], **rss},
+        peak_rss_ratio=rss[str(long)] / rss[str(short)],
         this_process_peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         torch_version=torch.__version__, torch_threads=args.threads, device="cpu", cpu_count=os.cpu_count(),
         load_average=list(os.getloadavg()), platform=platform.platform(), python=platform.python_version(),

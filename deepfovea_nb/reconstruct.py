@@ -43,8 +43,8 @@ from .evaluate import EDGES
 __all__ = ['GAZE_MODES', 'BASELINE_FILLS', 'RING_COLORS', 'LAYOUTS', 'VIDEO_FORMATS', 'PRETRAINED', 'METHODS', 'PRECISIONS',
            'Source', 'open_source', 'read_frames', 'frame_thumb', 'mark_cuts', 'saccade_gaze', 'parse_gaze_csv',
            'make_gaze', 'scaled_size', 'recon_degrade', 'gaze_to_frame', 'gaze_to_mask', 'reconstruct_stream',
-           'fovea_radii', 'draw_gaze', 'error_map', 'frame_panels', 'video_format', 'pick_codec', 'to_uint8',
-           'encode_video', 'atomic_path', 'frame_scores', 'summarize', 'load_method', 'reconstruct', 'main']
+           'fovea_radii', 'gaze_marks', 'paint', 'draw_gaze', 'error_map', 'frame_panels', 'video_format', 'pick_codec',
+           'to_uint8', 'encode_video', 'atomic_path', 'frame_scores', 'summarize', 'load_method', 'reconstruct', 'main']
 
 # %% ../nbs/07_reconstruct.ipynb #6b80c4e5
 @dataclass
@@ -328,13 +328,22 @@ def fovea_radii(cfg: DegradeConfig) -> tuple[float, ...]:
     if f.unit != "px": return ()
     return (f.r_inner * cfg.scale, (f.r_cut if f.r_cut is not None else f.r_outer) * cfg.scale)
 
+def gaze_marks(gaze: Tensor, hw: tuple[int, int], radii: Sequence[float]) -> list[tuple[Tensor, tuple]]:
+    "(pixels (H, W) bool, colour) of a circle per radius around gaze (x, y), then of a dot at it."
+    ecc = eccentricity(gaze.reshape(1, 2), hw)[0]
+    rings = [((ecc - r).abs() <= 0.6, c) for r, c in zip(radii, RING_COLORS * len(radii))]
+    return rings + [(ecc <= 1.5, RING_COLORS[0])]
+
+def paint(img: Tensor, marks: list[tuple[Tensor, tuple]]) -> Tensor:
+    "Image (3, H, W) with the pixels of each mark set to its colour, in place; a mark of a narrower image repeats."
+    for m, c in marks:
+        m = m.repeat(1, img.shape[-1] // m.shape[-1])
+        img[:, m] = torch.tensor(c, dtype=img.dtype)[:, None]
+    return img
+
 def draw_gaze(img: Tensor, gaze: Tensor, radii: Sequence[float]) -> Tensor:
     "A copy of image (3, H, W) with a dot at gaze (x, y) and a circle per radius (colours `RING_COLORS`)."
-    out, ecc = img.clone(), eccentricity(gaze.reshape(1, 2), tuple(img.shape[-2:]))[0]
-    for r, c in zip(radii, RING_COLORS * len(radii)):
-        out[:, (ecc - r).abs() <= 0.6] = torch.tensor(c, dtype=img.dtype)[:, None]
-    out[:, ecc <= 1.5] = torch.tensor(RING_COLORS[0], dtype=img.dtype)[:, None]
-    return out
+    return paint(img.clone(), gaze_marks(gaze, tuple(img.shape[-2:]), radii))
 
 def error_map(pred: Tensor, label: Tensor, vmax: float = 0.25) -> Tensor:
     "|pred - label| averaged over channels as a black-red-yellow-white heat image (3, H, W), saturating at `vmax`."
@@ -346,11 +355,10 @@ LAYOUTS = ("recon", "side")
 def frame_panels(rec: dict, gaze: Tensor, radii: Sequence[float] = (), layout: str = "recon", error: bool = False,
                  overlay: bool = True) -> Tensor:
     "One output frame: the reconstruction (`recon`), or sampled input | reconstruction | ground truth (`side`)."
-    mark = (lambda x: draw_gaze(x, gaze, radii)) if overlay else (lambda x: x)
-    panels = [mark(rec["output"])] if layout == "recon" else [mark(rec["input"]), mark(rec["output"]),
-                                                              mark(rec["label"])]
-    if error: panels.append(error_map(rec["output"], rec["label"]))
-    return torch.cat(panels, -1)
+    out = rec["output"]
+    img = out.clone() if layout == "recon" else torch.cat([rec["input"], out, rec["label"]], -1)
+    if overlay: paint(img, gaze_marks(gaze, tuple(out.shape[-2:]), radii))   # the same marks on every panel
+    return torch.cat([img, error_map(out, rec["label"])], -1) if error else img
 
 # %% ../nbs/07_reconstruct.ipynb #c8a3f417
 VIDEO_FORMATS = {".mp4": "mp4", ".webm": "webm"}      # output suffix -> container
@@ -509,6 +517,7 @@ def reconstruct(source: str | Path, output: str | Path, checkpoint: str | Path |
     g_mask, radii = gaze_to_mask(g_frame, hw, d), fovea_radii(d)
     lp, note = None, "LPIPS not computed: not asked for (lpips=True, --lpips)"
     if lpips and metrics: lp, note = lpips_metric("alex")
+    if lp is not None: lp = lp.to(dev)
     window = G.cfg.frames if G is not None else cfg.generator.frames
     ck = PRETRAINED if checkpoint is None and G is not None else checkpoint
     times, rows, cuts = defaultdict(float), [], []
@@ -524,7 +533,7 @@ def reconstruct(source: str | Path, output: str | Path, checkpoint: str | Path |
                 if metrics:
                     with _timed(times, "metrics"):
                         rows.append({"frame": i, "gaze": g_src[i].tolist(), "cut": r["cut"],
-                                     **frame_scores(r["output"], r["label"], g_frame[i], EDGES, lp)})
+                                     **frame_scores(r["output"].to(dev), r["label"].to(dev), g_frame[i], EDGES, lp)})
                 with _timed(times, "compose"): img = frame_panels(r, g_frame[i], radii, layout, error, overlay)
                 yield img
         written = encode_video(shown(), tmp_video, src.fps, codec, times, crf)
