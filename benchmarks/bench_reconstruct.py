@@ -5,10 +5,11 @@ Decode -> degrade -> model -> encode (+ metrics, compose) on synthetic H.264 vid
 (results/pretrained/model.pt) or, without it, a randomly initialised generator of the same architecture (the `cpu`
 preset: same cost), in both layouts (`recon`: the reconstruction alone; `side`: input | reconstruction | truth).
 The overhead outside the model is reported per run as a fraction of the model's time: the streaming pipeline
-(decode, degrade, compose, encode), the fixed start-up (loading, opening; the rest of the wall time) and the
-per-frame metrics (optional: `--no-metrics`). The x264 presets `veryfast` and `superfast` are compared on the same
-frames (time and bytes; encode_video uses `veryfast`). Then the peak RSS of a 100-frame and a 1000-frame video
-of the same small size, each in a fresh process: streaming keeps it flat. Writes results/bench_reconstruct.json.
+(decode, cut detection, degrade, compose, encode), the fixed start-up (loading, opening; the rest of the wall
+time) and the per-frame metrics (optional: `--no-metrics`). The x264 presets `veryfast` and `superfast` are
+compared on the same frames (time and bytes; encode_video uses `veryfast`). Then the peak RSS of a 100-frame and a
+1000-frame video of the same small size, each in a fresh process: streaming keeps it flat. Writes
+results/bench_reconstruct.json.
 """
 import argparse
 import json
@@ -29,8 +30,8 @@ from deepfovea_nb.config import config_to_dict, make_config
 from deepfovea_nb.reconstruct import PRETRAINED, encode_video, reconstruct, to_uint8
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("decode", "degrade", "model", "encode", "metrics", "compose")
-PIPELINE = ("decode", "degrade", "compose", "encode")   # the stages a reconstruction cannot skip, besides the model
+STAGES = ("decode", "cuts", "degrade", "model", "encode", "metrics", "compose")
+PIPELINE = ("decode", "cuts", "degrade", "compose", "encode")  # what a reconstruction cannot skip, besides the model
 TARGET = 0.2                                           # issue 13: the pipeline's overhead <= 20% of the model's time
 RSS = """
 import sys, torch

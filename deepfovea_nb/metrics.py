@@ -134,7 +134,7 @@ def band_means(values: Tensor, ecc: Tensor, edges: Sequence[float], valid: Tenso
     edges = torch.as_tensor(list(edges), dtype=values.dtype, device=values.device)
     if edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
         raise ValueError(f"band edges must be increasing, got {edges.tolist()}")
-    idx = torch.bucketize(ecc.to(values.dtype), edges, right=True) - 1
+    idx = torch.bucketize(ecc.to(values.dtype).contiguous(), edges, right=True) - 1   # an expanded ecc warns
     onehot = F.one_hot(idx.clamp(0, len(edges) - 1), len(edges)).to(values.dtype)[..., : len(edges) - 1]
     onehot = onehot * ((idx >= 0) & (idx < len(edges) - 1)).unsqueeze(-1)
     if valid is not None: onehot = onehot * valid.to(onehot.dtype).unsqueeze(-1)

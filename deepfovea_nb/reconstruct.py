@@ -143,7 +143,8 @@ def _cut_score(d: float, before: float, after: float) -> float:
     "`difference_scores` of the middle of three consecutive differences (-inf: no neighbour there)."
     return float(difference_scores(np.array([before, d, after]))[1])
 
-def mark_cuts(frames: Iterable[Tensor], threshold: float | None = CUT_THRESHOLD) -> Iterator[tuple[Tensor, bool]]:
+def mark_cuts(frames: Iterable[Tensor], threshold: float | None = CUT_THRESHOLD,
+              times: dict | None = None) -> Iterator[tuple[Tensor, bool]]:
     "(frame, starts a shot) for each frame, by `frames.detect_cuts`' rule, one frame late; the first starts one."
     it = iter(frames)
     first = next(it, None)
@@ -152,12 +153,14 @@ def mark_cuts(frames: Iterable[Tensor], threshold: float | None = CUT_THRESHOLD)
     if threshold is None:
         yield from ((f, False) for f in it)
         return
-    prev, before, d_held, held = frame_thumb(first), -math.inf, -math.inf, None
+    with _timed(times, "cuts"): prev, before, d_held, held = frame_thumb(first), -math.inf, -math.inf, None
     for f in it:                      # held: frame j, d_held: its difference to frame j-1, before: that of j-1
-        t = frame_thumb(f)
-        d, prev = thumb_difference(prev, t), t
+        with _timed(times, "cuts"):
+            t = frame_thumb(f)
+            d, prev = thumb_difference(prev, t), t
+            cut = held is not None and _cut_score(d_held, before, d) > threshold
         if held is not None:
-            yield held, _cut_score(d_held, before, d) > threshold
+            yield held, cut
             before = d_held
         held, d_held = f, d
     if held is not None: yield held, _cut_score(d_held, before, -math.inf) > threshold
@@ -524,7 +527,7 @@ def reconstruct(source: str | Path, output: str | Path, checkpoint: str | Path |
     meta = out.with_suffix(".json")
     with atomic_path(out, out.suffix.lower()) as tmp_video, \
          (atomic_path(meta, ".json") if metrics else contextlib.nullcontext()) as tmp_json:
-        stream = reconstruct_stream(mark_cuts(read_frames(src, n, times), cut_threshold), g_mask, d,
+        stream = reconstruct_stream(mark_cuts(read_frames(src, n, times), cut_threshold, times), g_mask, d,
                                     G if G is not None else method, window, fs, seed, dev, precision, times)
         def shown() -> Iterator[Tensor]:
             for r in tqdm(stream, total=n, unit="frame", disable=not progress, desc="reconstruct", leave=False):
