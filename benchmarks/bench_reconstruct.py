@@ -6,8 +6,8 @@ Decode -> degrade -> model -> encode (+ metrics, compose) on synthetic H.264 vid
 preset: same cost), in both layouts (`recon`: the reconstruction alone; `side`: input | reconstruction | truth).
 The overhead outside the model is reported per run as a fraction of the model's time: the streaming pipeline
 (decode, cut detection, degrade, compose, encode), the fixed start-up (loading, opening; the rest of the wall
-time) and the per-frame metrics (optional: `--no-metrics`). The x264 presets `veryfast` and `superfast` are
-compared on the same frames (time and bytes; encode_video uses `veryfast`). Then the peak RSS of a 100-frame and a
+time) and the per-frame metrics (optional: `--no-metrics`). `encode_video` with the x264 presets `veryfast` (its
+default) and `superfast` is timed on the same frames (time and bytes). Then the peak RSS of a 100-frame and a
 1000-frame video of the same small size, each in a fresh process: streaming keeps it flat. Writes
 results/bench_reconstruct.json.
 """
@@ -27,7 +27,7 @@ import torch
 
 from deepfovea_nb.checkpoint import FORMAT, atomic_save, build_generator
 from deepfovea_nb.config import config_to_dict, make_config
-from deepfovea_nb.reconstruct import PRETRAINED, encode_video, reconstruct, to_uint8
+from deepfovea_nb.reconstruct import PRETRAINED, encode_video, reconstruct
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("decode", "cuts", "degrade", "model", "encode", "metrics", "compose")
@@ -89,21 +89,13 @@ def time_run(clip: Path, ckpt: Path, folder: Path, layout: str, warmup: int) -> 
 
 
 def x264_presets(h: int, w: int, n: int = 48, presets=("veryfast", "superfast")) -> dict:
-    "ms/frame and bytes of H.264 at constant quality 18 (as `encode_video`) per x264 preset, same frames h x w."
-    import av
-    frames = [to_uint8(f) for f in synthetic(n, h, w)]
-    out = {}
+    "ms/frame and bytes of `encode_video` (H.264, constant quality 18) per x264 preset, the same frames h x w."
+    frames, out = list(synthetic(n, h, w)), {}
     with tempfile.TemporaryDirectory() as d:
         for preset in presets:
             path = Path(d) / f"{preset}.mp4"
             t0 = time.perf_counter()
-            with av.open(str(path), "w") as c:
-                s = c.add_stream("libx264", rate=24)
-                s.height, s.width, s.pix_fmt = h, w, "yuv420p"
-                s.options = {"crf": "18", "preset": preset}
-                for a in frames:
-                    for p in s.encode(av.VideoFrame.from_ndarray(a, format="rgb24")): c.mux(p)
-                for p in s.encode(None): c.mux(p)
+            encode_video(frames, path, 24, "libx264", crf=18, x264_preset=preset)
             out[preset] = {"ms_per_frame": 1e3 * (time.perf_counter() - t0) / n, "bytes": path.stat().st_size}
     return {"size": [h, w], "frames": n, **out}
 

@@ -40,11 +40,12 @@ from .checkpoint import load_generator
 from .evaluate import EDGES
 
 # %% auto #0
-__all__ = ['GAZE_MODES', 'BASELINE_FILLS', 'RING_COLORS', 'LAYOUTS', 'VIDEO_FORMATS', 'PRETRAINED', 'METHODS', 'PRECISIONS',
-           'Source', 'open_source', 'read_frames', 'frame_thumb', 'mark_cuts', 'saccade_gaze', 'parse_gaze_csv',
-           'make_gaze', 'scaled_size', 'recon_degrade', 'gaze_to_frame', 'gaze_to_mask', 'reconstruct_stream',
-           'fovea_radii', 'gaze_marks', 'paint', 'draw_gaze', 'error_map', 'frame_panels', 'video_format', 'pick_codec',
-           'to_uint8', 'encode_video', 'atomic_path', 'frame_scores', 'summarize', 'load_method', 'reconstruct', 'main']
+__all__ = ['GAZE_MODES', 'BASELINE_FILLS', 'RING_COLORS', 'LAYOUTS', 'VIDEO_FORMATS', 'X264_PRESET', 'PRETRAINED', 'METHODS',
+           'PRECISIONS', 'Source', 'open_source', 'read_frames', 'frame_thumb', 'mark_cuts', 'saccade_gaze',
+           'parse_gaze_csv', 'make_gaze', 'scaled_size', 'recon_degrade', 'gaze_to_frame', 'gaze_to_mask',
+           'reconstruct_stream', 'fovea_radii', 'gaze_marks', 'paint', 'draw_gaze', 'error_map', 'frame_panels',
+           'video_format', 'pick_codec', 'to_uint8', 'encode_video', 'atomic_path', 'frame_scores', 'summarize',
+           'load_method', 'reconstruct', 'main']
 
 # %% ../nbs/07_reconstruct.ipynb #6b80c4e5
 @dataclass
@@ -385,16 +386,19 @@ def to_uint8(img: Tensor) -> np.ndarray:
     x = F.pad(img.clamp(0, 1), (0, w % 2, 0, h % 2))
     return (x * 255).round_().to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
 
-def _set_quality(s, codec: str, crf: int | None, fps: float) -> None:
+X264_PRESET = "veryfast"   # x264's speed/size trade-off (benchmarks/bench_reconstruct.py compares superfast)
+
+def _set_quality(s, codec: str, crf: int | None, fps: float, x264_preset: str = X264_PRESET) -> None:
     "Constant quality `crf` (None: 18 for H.264, 32 for VP9) on stream `s`; a bit rate for the other encoders."
-    if codec == "libx264": s.options = {"crf": str(18 if crf is None else crf), "preset": "veryfast"}
+    if codec == "libx264": s.options = {"crf": str(18 if crf is None else crf), "preset": x264_preset}
     elif codec == "libvpx-vp9":       # constant quality needs bit rate 0; cpu-used 5: fast, a little larger
         s.bit_rate = 0
         s.options = {"crf": str(32 if crf is None else crf), "b": "0", "deadline": "good", "cpu-used": "5"}
     else: s.bit_rate = max(1_000_000, int(0.25 * s.height * s.width * fps))
 
 def encode_video(frames: Iterable[Tensor], path: str | Path, fps: Fraction | float, codec: str | None = None,
-                 times: dict | None = None, crf: int | None = None) -> int:
+                 times: dict | None = None, crf: int | None = None,
+                 x264_preset: str = X264_PRESET) -> int:
     "Encode (3, H, W) frames in [0, 1], all of one size, at `fps` with PyAV (a .webm as WebM, else MP4); how many."
     import av
     fmt = video_format(path)
@@ -406,7 +410,7 @@ def encode_video(frames: Iterable[Tensor], path: str | Path, fps: Fraction | flo
                 if s is None:
                     s = c.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
                     s.height, s.width, s.pix_fmt = a.shape[0], a.shape[1], "yuv420p"
-                    _set_quality(s, codec, crf, float(fps))
+                    _set_quality(s, codec, crf, float(fps), x264_preset)
                 elif a.shape[:2] != (s.height, s.width):
                     raise ValueError(f"frame {n} is {a.shape[0]}x{a.shape[1]} but the video is {s.height}x{s.width}")
                 for p in s.encode(av.VideoFrame.from_ndarray(a, format="rgb24")): c.mux(p)
