@@ -67,13 +67,14 @@ class TrainConfig:
     sample_every: int = 50
     ckpt_every: int = 50
     keep_last: int = 3
+    val_windows: int = 1             # validation windows scored at each sample, spread evenly over the source
 
     def __post_init__(self):
         for k, ok in (("schedule", SCHEDULES), ("precision", PRECISIONS)):
             check_choice(f"train.{k}", getattr(self, k), ok)
         if not (isinstance(self.device, str) and (self.device in ("cpu", "cuda") or self.device.startswith("cuda:"))):
             raise ValueError(f"train.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-        for k in ("steps", "max_nonfinite", "log_every", "sample_every", "ckpt_every", "keep_last"):
+        for k in ("steps", "max_nonfinite", "log_every", "sample_every", "ckpt_every", "keep_last", "val_windows"):
             check_number(f"train.{k}", getattr(self, k), 1, integer=True)
         check_number("train.seed", self.seed, 0, integer=True)
         for k in ("compile", "channels_last", "reset_on_new_video"): check_bool(f"train.{k}", getattr(self, k))
@@ -198,7 +199,7 @@ PRESETS: dict[str, dict] = {
                                             "train": {"steps": 100, "sample_every": 20, "ckpt_every": 20}}),
     "cpu": merge(merge(CPU_SIZE, RECIPE), {
         "data": {"source": [f"clips/{c}.mp4" for c in TRAIN_CLIPS], "val_source": VAL_CLIPS, "max_frames": 150},
-        "train": {"steps": 2600, "sample_every": 50, "ckpt_every": 100}}),
+        "train": {"steps": 2600, "sample_every": 50, "ckpt_every": 100, "val_windows": 8}}),
     "seed": {"train": {"steps": 200_000, "device": "cuda", "sample_every": 500, "ckpt_every": 2000}},
 }
 

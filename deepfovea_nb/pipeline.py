@@ -13,15 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .checks import check_choice, check_number
+from .checks import check_bool, check_choice, check_number
 from .frames import (CUT_THRESHOLD, ON_CORRUPT, VideoWindows, check_videos, find_videos, resolve_clip,
                                  split_shots)
 from .sampling import (DegradeConfig, degrade, effective_margin, round_to_multiple, sample_gaze,
                                    scale_degrade)
 
 # %% auto #0
-__all__ = ['DataConfig', 'resolve_source', 'open_videos', 'open_windows', 'stream_step', 'scale_frames', 'mask_size',
-           'video_gaze', 'make_batch']
+__all__ = ['DataConfig', 'resolve_source', 'open_videos', 'open_windows', 'stream_step', 'val_picks', 'scale_frames', 'mask_size',
+           'video_gaze', 'make_batch', 'draw_view', 'apply_view']
 
 # %% ../nbs/00c_pipeline.ipynb #fdf6893c
 def _sources(v, name: str) -> str | list[str] | None:
@@ -44,6 +44,7 @@ class DataConfig:
     frame_scale: float = 1.0                   # resize source frames first (the CPU presets use 0.25)
     cut_threshold: float | None = CUT_THRESHOLD  # scene-cut detection (frames.detect_cuts); None: no detection
     on_corrupt: str = "error"                  # a corrupt frame: "error" (before any step) | "skip" (with a warning)
+    augment: bool = False                      # training: per video, a random hr_size crop and left-right flip
 
     def __post_init__(self):
         self.source = _sources(self.source, "data.source")
@@ -54,6 +55,7 @@ class DataConfig:
         check_number("data.frame_scale", self.frame_scale, 0, 1, lo_open=True)
         check_number("data.cut_threshold", self.cut_threshold, 0, lo_open=True, none_ok=True)
         check_choice("data.on_corrupt", self.on_corrupt, ON_CORRUPT)
+        check_bool("data.augment", self.augment)
 
 # %% ../nbs/00c_pipeline.ipynb #a0e03074
 def resolve_source(cfg: DataConfig, val: bool = False) -> Path | list[Path]:
@@ -102,6 +104,12 @@ def stream_step(index: list[tuple], batch: int, seed: int, step: int) -> tuple[l
     idx = [seq[b * per_epoch + t] for b in range(batch)]
     return idx, [t == 0 or bool(index[i][2]) for i in idx]
 
+# %% ../nbs/00c_pipeline.ipynb #7b47ee8b
+def val_picks(n: int, k: int) -> list[int]:
+    "Indices of `k` windows spread evenly over `n` (the last one for k=1, all of them if k >= n)."
+    if k >= n: return list(range(n))
+    return [n - 1] if k == 1 else [round(i * (n - 1) / (k - 1)) for i in range(k)]
+
 # %% ../nbs/00c_pipeline.ipynb #c78e06c7
 def scale_frames(frames: Tensor, scale: float) -> Tensor:
     "Resize (T, 3, H, W) frames by `scale` (antialiased bilinear); identity for 1."
@@ -125,16 +133,37 @@ def video_gaze(hw: tuple[int, int], cfg: DegradeConfig, generator: torch.Generat
 
 # %% ../nbs/00c_pipeline.ipynb #28a1ca1b
 def make_batch(ds: VideoWindows, idx: list[int], new: list[bool], gaze: Tensor | None, data: DataConfig,
-               degrade_cfg: DegradeConfig, generator: torch.Generator | None = None) -> dict:
+               degrade_cfg: DegradeConfig, generator: torch.Generator | None = None, view: Tensor | None = None,
+               augment: bool = False) -> dict:
     """Degraded windows `idx`: `input`/`lr` (B, T, 3, h, w), `mask` (B, T, 1, h, w), `label` (B, T, 3, H, W),
-    `valid` (B, 1, H, W), `gaze` (B, 2) in mask pixels, `gaze_input` (B, 2) in input pixels, `new_video` (B,)."""
+    `valid` (B, 1, H, W), `gaze` (B, 2) in mask pixels, `gaze_input` (B, 2) in input pixels, `new_video` (B,),
+    `view` (B, 3) each stream's crop and flip (`draw_view`) if `augment`, else None."""
     dcfg = scale_degrade(degrade_cfg, data.frame_scale)
     frames = [scale_frames(ds[i]["frames"], data.frame_scale) for i in idx]
     gaze = torch.zeros(len(idx), 2) if gaze is None else gaze.clone()
+    if augment: view = torch.full((len(idx), 3), -1) if view is None else view.clone()
     outs = []
     for b, (fr, n) in enumerate(zip(frames, new)):
+        if augment:
+            if n or view[b, 0] < 0: view[b] = draw_view(tuple(fr.shape[-2:]), dcfg.hr_size, generator)
+            fr = apply_view(fr, view[b], dcfg.hr_size)
         if n: gaze[b] = video_gaze(tuple(fr.shape[-2:]), dcfg, generator, data.frame_scale)
         outs.append(degrade(fr, dcfg, gaze=gaze[b], generator=generator))
     stack = lambda k: torch.stack([o[k] for o in outs])
     return dict(input=stack("input"), lr=stack("lr"), mask=stack("mask"), label=stack("label"), valid=stack("valid"),
-                gaze=gaze, gaze_input=stack("gaze_input")[:, 0], new_video=torch.tensor(new))
+                gaze=gaze, gaze_input=stack("gaze_input")[:, 0], new_video=torch.tensor(new),
+                view=view if augment else None)
+
+# %% ../nbs/00c_pipeline.ipynb #ebd2511c
+def draw_view(hw: tuple[int, int], size: tuple[int, int] | None, generator: torch.Generator | None = None) -> Tensor:
+    "A random view of frames of `hw`: (top, left) of a `size` crop inside them (0 where smaller), flip in {0, 1}: (3,)."
+    size = size or hw
+    pick = lambda n: int(torch.randint(n + 1, (1,), generator=generator)) if n > 0 else 0
+    return torch.tensor([pick(hw[0] - size[0]), pick(hw[1] - size[1]), pick(1)])
+
+def apply_view(frames: Tensor, view: Tensor, size: tuple[int, int] | None) -> Tensor:
+    "(T, 3, H, W) frames cut to `size` at the view's (top, left), mirrored left-right if its flip is set."
+    top, left, flip = (int(v) for v in view)
+    h, w = size or frames.shape[-2:]
+    out = frames[..., top:top + h, left:left + w]
+    return out.flip(-1) if flip else out

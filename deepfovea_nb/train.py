@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.profiler import record_function
 from tqdm import tqdm  # text, not a widget: papermill streams it to the terminal (tools/demo.py)
 
-from .pipeline import make_batch, open_windows, resolve_source, stream_step
+from .pipeline import make_batch, open_windows, resolve_source, stream_step, val_picks
 from .discriminators import FFTDiscriminator, SpatioTemporalDiscriminator
 from .losses import TERMS, GeneratorLoss, d_logistic_loss
 from .metrics import psnr, ssim
@@ -137,6 +137,7 @@ class Run:
     device: torch.device
     step: int = 0
     gaze: Tensor | None = None               # (B, 2) gaze of each stream's current video
+    view: Tensor | None = None               # (B, 3) its crop and flip (`data.augment`; `00c_pipeline`)
     state: list[Tensor] | None = None        # the generator's recurrent state after the last window
     guard: NonFiniteGuard | None = None
     rank: int = 0
@@ -272,7 +273,7 @@ def _gather(obj: object, run: Run) -> list:
 
 def run_state(run: Run) -> dict:
     "The checkpoint of a run (every rank calls it; per-rank parts are gathered)."
-    mine = {"rng": rng_state(run.gens), "gaze": run.gaze, "g_state": run.state}
+    mine = {"rng": rng_state(run.gens), "gaze": run.gaze, "view": run.view, "g_state": run.state}
     return {"step": run.step, "run_id": run.run_id, "parent": run.parent, "config": config_to_dict(run.cfg),
             "G": run.G.state_dict(), "D": run.D.state_dict(), "D_fft": run.D_fft.state_dict(),
             "objective": run.objective.state_dict(), "opt_g": run.opt_g.state_dict(),
@@ -300,7 +301,7 @@ def restore_run(run: Run, ck: dict) -> None:
     run.step, run.guard = ck["step"], NonFiniteGuard(**ck["guard"])
     mine = ck["ranks"][run.rank]
     set_rng_state(mine["rng"], run.gens)
-    run.gaze = mine["gaze"]
+    run.gaze, run.view = mine["gaze"], mine.get("view")   # checkpoints before `data.augment` have no view
     run.state = None if mine["g_state"] is None else [s.to(run.device) for s in mine["g_state"]]
 
 def finite_weights(run: Run) -> bool:
@@ -312,21 +313,21 @@ def finite_weights(run: Run) -> bool:
 
 # %% ../nbs/05_train.ipynb #5c998e38
 def _sample(run: Run, batch: dict, out: Path, step: int) -> dict:
-    "Sample strip and validation metrics on `batch` from a fixed fresh state (NaN, counted, if not finite)."
-    G, x, mask = run.G, batch["input"][:1].to(run.device), batch["mask"][:1].to(run.device)
+    "Sample strip (first window) and validation metrics (all) on `batch` from a fixed fresh state (NaN if not finite)."
+    G, x, mask = run.G, batch["input"].to(run.device), batch["mask"].to(run.device)
     G.eval()
     with torch.no_grad(), _autocast(run):
         pred, _ = G(x, G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999)), mask=mask)
-    pred, label = pred.float().cpu(), batch["label"][:1]
+    pred, label = pred.float().cpu(), batch["label"]
     bad, t = int((~torch.isfinite(pred)).sum()), pred.shape[1] // 2
     (out / "samples").mkdir(parents=True, exist_ok=True)
     sample_strip(batch["input"][0, t], pred[0, t].nan_to_num(0.0).clamp(0, 1), label[0, t],
                  out / "samples" / f"step_{step:07d}.png")
     if bad: return {"val_psnr": float("nan"), "val_ssim": float("nan"), "val_nonfinite": float(bad)}
     pred = pred.clamp(0, 1)
-    v = batch["valid"][:1].expand(pred.shape[1], -1, -1, -1) if "valid" in batch else None
-    return {"val_psnr": float(psnr(pred[0], label[0], valid=v).mean()),
-            "val_ssim": float(ssim(pred[0], label[0], valid=v).mean()),
+    v = batch["valid"][:, None].expand(-1, pred.shape[1], -1, -1, -1).flatten(0, 1) if "valid" in batch else None
+    pred, label = pred.flatten(0, 1), label.flatten(0, 1)
+    return {"val_psnr": float(psnr(pred, label, valid=v).mean()), "val_ssim": float(ssim(pred, label, valid=v).mean()),
             "val_nonfinite": 0.0}
 
 def _on_rank0(world: int, rank: int, fn):
@@ -393,7 +394,8 @@ def _loop(run: Run, out: Path, made_by: str | None, progress: bool) -> Run:
     src = resolve_source(cfg.data)
     ds = open_windows(cfg.data, cfg.generator.frames)
     vds = open_windows(cfg.data, cfg.generator.frames, val=True) if cfg.data.val_source is not None else ds
-    val = make_batch(vds, [len(vds) - 1], [True], None, cfg.data, cfg.degrade,
+    picks = val_picks(len(vds), t.val_windows)
+    val = make_batch(vds, picks, [True] * len(picks), None, cfg.data, cfg.degrade,
                      torch.Generator().manual_seed(t.seed + 1))
     log = None
     if rank == 0:
@@ -413,8 +415,9 @@ def _loop(run: Run, out: Path, made_by: str | None, progress: bool) -> Run:
         for step in bar:
             idx, new = stream_step(ds.index, B * world, t.seed, step)
             idx, new = idx[rank * B:(rank + 1) * B], new[rank * B:(rank + 1) * B]
-            batch = make_batch(ds, idx, new, run.gaze, cfg.data, cfg.degrade, run.gens["mask"])
-            run.gaze = batch["gaze"]
+            batch = make_batch(ds, idx, new, run.gaze, cfg.data, cfg.degrade, run.gens["mask"], run.view,
+                               cfg.data.augment)
+            run.gaze, run.view = batch["gaze"], batch["view"]
             t0 = time.perf_counter()
             try: logs = train_step(run, batch)
             except FloatingPointError as e:

@@ -1,4 +1,4 @@
-"""Training runs in separate processes: kill-and-resume equals one run, and 2-process data parallel (gloo)."""
+"""Training runs in separate processes: kill-and-resume equals one run (augmented), and 2-process data parallel (gloo)."""
 import os
 import signal
 import subprocess
@@ -18,7 +18,8 @@ torch.set_num_threads(1)
 from deepfovea_nb.config import make_config
 from deepfovea_nb.train import train
 out, steps, resume = sys.argv[1], int(sys.argv[2]), (sys.argv[3] if len(sys.argv) > 3 else None)
-over = {"train": {"out_dir": out, "steps": steps, "ckpt_every": 1, "keep_last": 10, "resume": resume}}
+over = {"train": {"out_dir": out, "steps": steps, "ckpt_every": 1, "keep_last": 10, "resume": resume},
+        "data": {"augment": True}}   # each stream's view (crop, flip) is state a resume must restore
 run = train(make_config("tiny", over), progress=False)
 if run.world > 1:
     import torch.distributed as dist
