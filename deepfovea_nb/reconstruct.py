@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
 import json
 import math
 import os
@@ -100,6 +101,15 @@ def _timed(times: dict | None, key: str):
     try: yield
     finally:
         if times is not None: times[key] += time.perf_counter() - t0
+
+@contextlib.contextmanager
+def _threads(n: int | None):
+    "Run the block on `n` torch threads (None: as set), then restore the count."
+    old = torch.get_num_threads()
+    if n is not None and n != old: torch.set_num_threads(n)
+    try: yield
+    finally:
+        if torch.get_num_threads() != old: torch.set_num_threads(old)
 
 def read_frames(source: Source, max_frames: int | None = None, times: dict | None = None) -> Iterator[Tensor]:
     "The frames of `source` one at a time as float (3, H, W) in [0, 1], each decoded when it is asked for."
@@ -287,10 +297,11 @@ def _crop(x: Tensor, hw: tuple[int, int]) -> Tensor:
 def reconstruct_stream(frames: Iterable[tuple[Tensor, bool]], gaze: Tensor, cfg: DegradeConfig,
                        model: RecurrentUNet | str, window: int, frame_scale: float = 1.0, seed: int = 0,
                        device: str | torch.device = "cpu", precision: str = "fp32",
-                       times: dict | None = None) -> Iterator[dict]:
+                       times: dict | None = None, threads: int | None = None) -> Iterator[dict]:
     """(source frame (3, H, W), starts a shot) -> per frame `index`, `cut` and the resized frame `label`, the sampled
     `input` (nearest-upsampled) and the `output`, all (3, h, w): degraded and reconstructed a window at a time,
-    `gaze` (N, 2) in mask pixels; the recurrent state is carried across windows and starts afresh at each shot."""
+    `gaze` (N, 2) in mask pixels; the recurrent state is carried across windows and starts afresh at each shot.
+    `threads`: torch threads for the model (None: as set)."""
     device = torch.device(device)
     if isinstance(model, str): check_choice("method", model, BASELINE_FILLS)
     g_mask, g_state = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
@@ -303,7 +314,7 @@ def reconstruct_stream(frames: Iterable[tuple[Tensor, bool]], gaze: Tensor, cfg:
             gz = gaze[start:start + n]
             if len(gz) < n: raise ValueError(f"gaze has {len(gaze)} rows but the video has more frames")
             d = degrade(hr, cfg, gaze=torch.cat([gz, gz[-1:].expand(window - n, 2)]), generator=g_mask)
-        with _timed(times, "model"):
+        with _timed(times, "model"), _threads(threads):
             if isinstance(model, str):
                 y = classical_fill(d["input"], d["mask"], cfg.scale, temporal=model == "st_push_pull")
             else:
@@ -345,6 +356,11 @@ def paint(img: Tensor, marks: list[tuple[Tensor, tuple]]) -> Tensor:
         img[:, m] = torch.tensor(c, dtype=img.dtype)[:, None]
     return img
 
+@functools.lru_cache(maxsize=8)
+def _marks(x: float, y: float, hw: tuple[int, int], radii: tuple[float, ...]) -> list[tuple[Tensor, tuple]]:
+    "`gaze_marks`, kept for the last few gaze points: a fixation reuses its marks."
+    return gaze_marks(torch.tensor([x, y]), hw, radii)
+
 def draw_gaze(img: Tensor, gaze: Tensor, radii: Sequence[float]) -> Tensor:
     "A copy of image (3, H, W) with a dot at gaze (x, y) and a circle per radius (colours `RING_COLORS`)."
     return paint(img.clone(), gaze_marks(gaze, tuple(img.shape[-2:]), radii))
@@ -361,7 +377,7 @@ def frame_panels(rec: dict, gaze: Tensor, radii: Sequence[float] = (), layout: s
     "One output frame: the reconstruction (`recon`), or sampled input | reconstruction | ground truth (`side`)."
     out = rec["output"]
     img = out.clone() if layout == "recon" else torch.cat([rec["input"], out, rec["label"]], -1)
-    if overlay: paint(img, gaze_marks(gaze, tuple(out.shape[-2:]), radii))   # the same marks on every panel
+    if overlay: paint(img, _marks(*gaze.reshape(2).tolist(), tuple(out.shape[-2:]), tuple(radii)))   # every panel
     return torch.cat([img, error_map(out, rec["label"])], -1) if error else img
 
 # %% ../nbs/07_reconstruct.ipynb #c8a3f417
@@ -398,8 +414,9 @@ def _set_quality(s, codec: str, crf: int | None, fps: float, x264_preset: str = 
 
 def encode_video(frames: Iterable[Tensor], path: str | Path, fps: Fraction | float, codec: str | None = None,
                  times: dict | None = None, crf: int | None = None,
-                 x264_preset: str = X264_PRESET) -> int:
-    "Encode (3, H, W) frames in [0, 1], all of one size, at `fps` with PyAV (a .webm as WebM, else MP4); how many."
+                 x264_preset: str = X264_PRESET, threads: int | None = None) -> int:
+    """Encode (3, H, W) frames in [0, 1], all of one size, at `fps` with PyAV (a .webm as WebM, else MP4); how many.
+    `threads`: the encoder's threads (None: its own choice)."""
     import av
     fmt = video_format(path)
     codec, n, s = codec or pick_codec(fmt), 0, None
@@ -411,6 +428,7 @@ def encode_video(frames: Iterable[Tensor], path: str | Path, fps: Fraction | flo
                     s = c.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
                     s.height, s.width, s.pix_fmt = a.shape[0], a.shape[1], "yuv420p"
                     _set_quality(s, codec, crf, float(fps), x264_preset)
+                    if threads: s.codec_context.thread_count = threads
                 elif a.shape[:2] != (s.height, s.width):
                     raise ValueError(f"frame {n} is {a.shape[0]}x{a.shape[1]} but the video is {s.height}x{s.width}")
                 for p in s.encode(av.VideoFrame.from_ndarray(a, format="rgb24")): c.mux(p)
@@ -527,23 +545,25 @@ def reconstruct(source: str | Path, output: str | Path, checkpoint: str | Path |
     if lp is not None: lp = lp.to(dev)
     window = G.cfg.frames if G is not None else cfg.generator.frames
     ck = PRETRAINED if checkpoint is None and G is not None else checkpoint
-    times, rows, cuts = defaultdict(float), [], []
+    times, rows, cuts, threads = defaultdict(float), [], [], torch.get_num_threads()
     meta = out.with_suffix(".json")
     with atomic_path(out, out.suffix.lower()) as tmp_video, \
-         (atomic_path(meta, ".json") if metrics else contextlib.nullcontext()) as tmp_json:
+         (atomic_path(meta, ".json") if metrics else contextlib.nullcontext()) as tmp_json, _threads(1):
+        # one torch thread around the model: its idle workers would otherwise spin against decode and encode
         stream = reconstruct_stream(mark_cuts(read_frames(src, n, times), cut_threshold, times), g_mask, d,
-                                    G if G is not None else method, window, fs, seed, dev, precision, times)
+                                    G if G is not None else method, window, fs, seed, dev, precision, times, threads)
         def shown() -> Iterator[Tensor]:
             for r in tqdm(stream, total=n, unit="frame", disable=not progress, desc="reconstruct", leave=False):
                 i = r["index"]
                 if r["cut"] and i: cuts.append(i)
                 if metrics:
-                    with _timed(times, "metrics"):
+                    with _timed(times, "metrics"), _threads(threads):
                         rows.append({"frame": i, "gaze": g_src[i].tolist(), "cut": r["cut"],
                                      **frame_scores(r["output"].to(dev), r["label"].to(dev), g_frame[i], EDGES, lp)})
                 with _timed(times, "compose"): img = frame_panels(r, g_frame[i], radii, layout, error, overlay)
                 yield img
-        written = encode_video(shown(), tmp_video, src.fps, codec, times, crf)
+        written = encode_video(shown(), tmp_video, src.fps, codec, times, crf,
+                               threads=1 if dev.type == "cpu" else None)
         if written != n: raise RuntimeError(f"wrote {written} frames of {n}")
         total = time.perf_counter() - t0
         summary = {"source": str(src.path), "output": str(out), "metrics": str(meta) if metrics else None,
