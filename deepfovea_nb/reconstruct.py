@@ -414,9 +414,8 @@ def _set_quality(s, codec: str, crf: int | None, fps: float, x264_preset: str = 
 
 def encode_video(frames: Iterable[Tensor], path: str | Path, fps: Fraction | float, codec: str | None = None,
                  times: dict | None = None, crf: int | None = None,
-                 x264_preset: str = X264_PRESET, threads: int | None = None) -> int:
-    """Encode (3, H, W) frames in [0, 1], all of one size, at `fps` with PyAV (a .webm as WebM, else MP4); how many.
-    `threads`: the encoder's threads (None: its own choice)."""
+                 x264_preset: str = X264_PRESET) -> int:
+    "Encode (3, H, W) frames in [0, 1], all of one size, at `fps` with PyAV (a .webm as WebM, else MP4); how many."
     import av
     fmt = video_format(path)
     codec, n, s = codec or pick_codec(fmt), 0, None
@@ -428,7 +427,6 @@ def encode_video(frames: Iterable[Tensor], path: str | Path, fps: Fraction | flo
                     s = c.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
                     s.height, s.width, s.pix_fmt = a.shape[0], a.shape[1], "yuv420p"
                     _set_quality(s, codec, crf, float(fps), x264_preset)
-                    if threads: s.codec_context.thread_count = threads
                 elif a.shape[:2] != (s.height, s.width):
                     raise ValueError(f"frame {n} is {a.shape[0]}x{a.shape[1]} but the video is {s.height}x{s.width}")
                 for p in s.encode(av.VideoFrame.from_ndarray(a, format="rgb24")): c.mux(p)
@@ -562,8 +560,7 @@ def reconstruct(source: str | Path, output: str | Path, checkpoint: str | Path |
                                      **frame_scores(r["output"].to(dev), r["label"].to(dev), g_frame[i], EDGES, lp)})
                 with _timed(times, "compose"): img = frame_panels(r, g_frame[i], radii, layout, error, overlay)
                 yield img
-        written = encode_video(shown(), tmp_video, src.fps, codec, times, crf,
-                               threads=1 if dev.type == "cpu" else None)
+        written = encode_video(shown(), tmp_video, src.fps, codec, times, crf)
         if written != n: raise RuntimeError(f"wrote {written} frames of {n}")
         total = time.perf_counter() - t0
         summary = {"source": str(src.path), "output": str(out), "metrics": str(meta) if metrics else None,
