@@ -301,7 +301,7 @@ def reconstruct_stream(frames: Iterable[tuple[Tensor, bool]], gaze: Tensor, cfg:
     """(source frame (3, H, W), starts a shot) -> per frame `index`, `cut` and the resized frame `label`, the sampled
     `input` (nearest-upsampled) and the `output`, all (3, h, w): degraded and reconstructed a window at a time,
     `gaze` (N, 2) in mask pixels; the recurrent state is carried across windows and starts afresh at each shot.
-    `threads`: torch threads for the model (None: as set)."""
+    `threads`: torch threads for degrading and the model (None: as set)."""
     device = torch.device(device)
     if isinstance(model, str): check_choice("method", model, BASELINE_FILLS)
     g_mask, g_state = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
@@ -309,7 +309,7 @@ def reconstruct_stream(frames: Iterable[tuple[Tensor, bool]], gaze: Tensor, cfg:
     def run(buf: list[Tensor], cuts: list[bool]) -> Iterator[dict]:
         nonlocal state
         n = len(buf)
-        with _timed(times, "degrade"):
+        with _timed(times, "degrade"), _threads(threads):   # whole windows: worth the threads, like the model
             hr = scale_frames(torch.stack(buf + buf[-1:] * (window - n)), frame_scale)   # the last frame repeated
             gz = gaze[start:start + n]
             if len(gz) < n: raise ValueError(f"gaze has {len(gaze)} rows but the video has more frames")
