@@ -17,11 +17,13 @@ venv:
 demo: venv
 	$(PY) tools/demo.py --overwrite --clip "$$CLIP"
 
-# The shipped model: train the `cpu` preset on the shared training clips into results/pretrained (about 1.5 h on
-# 2 cores; rerun to continue an interrupted run), then package it: model.pt, eval/, curves, README.md.
+# The shipped model, in two runs on the shared training clips (rerun to continue an interrupted one): the `cpu`
+# preset into results/pretrained_base (2600 steps, about 1.9 h on 2 cores), then the `cpu_aug` preset (the same
+# with random crops and flips) forked from its last checkpoint into results/pretrained (to step 5000, about 1.3 h);
+# then package it: model.pt, eval/, curves, README.md.
 pretrained: venv
-	$(VENV)/bin/deepfovea-train --preset cpu --out results/pretrained --resume auto
-	$(PY) tools/pretrained.py
+	$(VENV)/bin/deepfovea-train --preset cpu --out results/pretrained_base --resume auto
+	$(PY) tools/pretrained.py --train
 
 test: venv
 	@bash tools/install_browser.sh || echo "make test: Chromium unavailable; the browser tests will skip"

@@ -202,6 +202,7 @@ PRESETS: dict[str, dict] = {
         "train": {"steps": 2600, "sample_every": 50, "ckpt_every": 100, "val_windows": 8}}),
     "seed": {"train": {"steps": 200_000, "device": "cuda", "sample_every": 500, "ckpt_every": 2000}},
 }
+PRESETS["cpu_aug"] = merge(PRESETS["cpu"], {"data": {"augment": True}, "train": {"steps": 5000}})
 
 def make_config(preset: str = "demo", overrides: dict | None = None) -> RunConfig:
     "The `RunConfig` of a named preset with nested `overrides` merged over it."

@@ -1,4 +1,4 @@
-"""Training runs in separate processes: kill-and-resume equals one run (augmented), and 2-process data parallel (gloo)."""
+"""Training runs in separate processes: kill-and-resume equals one run (augmented), and 2-process data parallel."""
 import os
 import signal
 import subprocess

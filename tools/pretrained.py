@@ -1,20 +1,25 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--run results/pretrained] [--windows 8] [--device cpu]
-`make pretrained` trains the `cpu` preset into results/pretrained (resumable) and then runs this. It writes, into
-the run folder: model.pt (the generator and its config only, `checkpoint.export_generator`), eval/ (the report of
-`evaluate.evaluate_run` on the run's validation clips: metrics, per-eccentricity curves, strip, for the model and
-every baseline), loss_curves.png, sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read
-from those files, never typed).
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--base results/pretrained_base]
+                                  [--windows 8] [--device cpu]
+`make pretrained` trains in two stages, each resumable: the `cpu` preset into results/pretrained_base, then (this
+script with --train) the `cpu_aug` preset into results/pretrained, forked from the base run's last checkpoint. It
+then packages the run; it writes, into the run folder: model.pt (the generator and its config only,
+`checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips:
+metrics, per-eccentricity curves, strip, for the model and every baseline), loss_curves.png (from step 0, the base
+run's log included), sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read from those
+files, never typed).
 """
 import argparse
 import datetime
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+STAGES = ("cpu", "cpu_aug")   # the presets of the base run and of the fork that is shipped
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 
 
@@ -34,15 +39,51 @@ def _fmt(m: dict, keys: tuple) -> str:
     return " | ".join(f"{m[k]:.4f}" if k in m else "" for k in keys)
 
 
-def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list) -> str:
-    "The run folder's README.md, from the files this script and training wrote."
-    from deepfovea_nb.checkpoint import RunLog
-    from deepfovea_nb.evaluate import ORDER
-    log = RunLog.read(run)
-    cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
+def train_fork(run: Path, base: Path) -> None:
+    "Stage 2: continue the fork in `run`, or start it from the newest checkpoint of the base run in `base`."
+    from deepfovea_nb.checkpoint import list_checkpoints
+    if list_checkpoints(run / "checkpoints"): resume = "auto"
+    else:   # a clone holds the shipped run's record but not its checkpoints: it is rewritten from the start
+        for f in ("run.json", "log.jsonl", "metrics.csv"): (run / f).unlink(missing_ok=True)
+        resume = str(base / "checkpoints")
+    cmd = [str(Path(sys.executable).parent / "deepfovea-train"), "--preset", STAGES[1], "--out", str(run),
+           "--resume", resume]
+    print("pretrained:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def _hours(folder: Path, info: dict) -> float:
+    "Wall hours of a run folder: from its creation to its last log line."
     created = datetime.datetime.fromisoformat(info["created"])
-    ended = datetime.datetime.fromtimestamp((run / "log.jsonl").stat().st_mtime)
-    hours = (ended - created).total_seconds() / 3600
+    ended = datetime.datetime.fromtimestamp((folder / "log.jsonl").stat().st_mtime)
+    return (ended - created).total_seconds() / 3600
+
+
+def history(run: Path, info: dict, base: Path | None) -> tuple[list[dict], float, dict | None]:
+    "Log rows from step 0 (the base run's up to the fork, then the run's), wall hours of both, the base's run.json."
+    from deepfovea_nb.checkpoint import RunLog
+    log, hours, parent = RunLog.read(run), _hours(run, info), info.get("parent")
+    if not parent or base is None or not (base / "run.json").is_file(): return log, hours, None
+    binfo = json.loads((base / "run.json").read_text())
+    if binfo["run_id"] != parent["run_id"]:
+        raise SystemExit(f"{run} was forked from run {parent['run_id']}, but {base} holds run {binfo['run_id']}")
+    before = [r for r in RunLog.read(base) if r["step"] < parent["step"]]
+    if val_windows(binfo) != val_windows(info):   # another validation measure: not one curve with this run's
+        before = [{k: v for k, v in r.items() if not k.startswith("val_")} for r in before]
+    return before + log, hours + _hours(base, binfo), binfo
+
+
+def val_windows(info: dict) -> int:
+    "How many windows a run's `val_psnr` scores (`train.val_windows`; runs before it had one)."
+    return info["config"]["train"].get("val_windows", 1)
+
+
+def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list,
+           base: Path | None = None) -> str:
+    "The run folder's README.md, from the files this script and training wrote."
+    from deepfovea_nb.evaluate import ORDER
+    log, hours, binfo = history(run, info, base)
+    cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
                "model_mb": round(model.stat().st_size / 1e6, 3), "frames_evaluated": ev["frames"],
@@ -50,20 +91,37 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
     keys = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")
+    rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
+    if binfo is None:
+        title, command = f"`{STAGES[0]}` preset", (
+            f"`deepfovea-train --preset {STAGES[0]} --out {rel(run)} --resume auto`; then `python tools/pretrained.py`")
+        what = f"- Training: {step} steps of the `{STAGES[0]}` preset"
+    else:
+        k = info["parent"]["step"]
+        title, command = f"`{STAGES[0]}` then `{STAGES[1]}` presets", (
+            f"`deepfovea-train --preset {STAGES[0]} --out {rel(base)} --resume auto`; then `python "
+            f"tools/pretrained.py --train`, which runs `deepfovea-train --preset {STAGES[1]} --out {rel(run)} "
+            f"--resume {rel(base)}/checkpoints` and packages the run")
+        what = (f"- Training: {step} steps in two runs: steps 0-{k} with the `{STAGES[0]}` preset (run "
+                f"`{binfo['run_id']}`, its record in `{rel(base)}/`), then steps {k}-{step} with the `{STAGES[1]}` "
+                "preset (the same with `data.augment`: each video seen through a random crop, mirrored half of the "
+                f"time), forked from the first run's step-{k} checkpoint; in all,")
     out = [
-        "# The shipped model (`cpu` preset)", "",
-        "Everything here is written by `make pretrained` (training: `deepfovea-train --preset cpu --out "
-        "results/pretrained --resume auto`; then `python tools/pretrained.py`). Nothing is typed by hand.", "",
+        f"# The shipped model ({title})", "",
+        f"Everything here is written by `make pretrained` (training: {command}). Nothing is typed by hand.", "",
         f"- `model.pt`: the generator and its full `RunConfig` ({model.stat().st_size / 1e6:.2f} MB; loads with "
         "`checkpoint.load_generator`, i.e. `torch.load(..., weights_only=True)`), step "
         f"{model_step}, run id `{info['run_id']}`.",
-        f"- Training: {step} steps of the `cpu` preset at {h // s}x{w // s} -> {h}x{w} on "
+        f"{what} at {h // s}x{w // s} -> {h}x{w} on "
         f"{len(info['data'])} training clips ({info['windows']} windows of {cfg['generator']['frames']} frames), "
         f"loss terms (weights): " + ", ".join(f"{k} {v:g}" for k, v in info["loss_terms"].items()) + ". "
-        f"Wall time {hours:.2f} h from the run's creation to its last log line (started {info['created']}); "
-        f"{train_s / 3600:.2f} h inside training steps.",
+        f"Wall time {hours:.2f} h from {'each run' if binfo else 'the run'}'s creation to its last log line, "
+        f"summed (started {(binfo or info)['created']}); {train_s / 3600:.2f} h inside training steps.",
         "- `run.json` (full config), `log.jsonl` / `metrics.csv` (every step), `loss_curves.png`, `sample_last.png` "
-        "(input, prediction, label of the last validation sample).",
+        "(input, prediction, label of the last validation sample)."
+        + ("" if binfo is None or val_windows(binfo) == val_windows(info) else
+           f" The curves start at step 0; `val_psnr` only at step {info['parent']['step']}: the first run scored "
+           f"{val_windows(binfo)} validation window(s), this one {val_windows(info)}, so the two are not one curve."),
         f"- `eval/`: `evaluate.evaluate_run` on the validation clips, {ev['frames']} frames in all "
         "(each shot between scene cuts from a fresh state, up to "
         f"{ev['sequences'][0]['windows']} windows of {cfg['generator']['frames']} frames): metrics over valid "
@@ -95,19 +153,23 @@ def torch_step(model: Path) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default=str(ROOT / "results" / "pretrained"), help="the training run folder")
+    ap.add_argument("--base", default=str(ROOT / "results" / "pretrained_base"),
+                    help="the run the shipped one was forked from (its log and hours are counted too)")
+    ap.add_argument("--train", action="store_true", help="first train (or continue) the fork, then package it")
     ap.add_argument("--windows", type=int, default=8, help="windows per validation shot (8 x 6 = 48 frames)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
     import matplotlib
     matplotlib.use("Agg")
-    from deepfovea_nb.checkpoint import RunLog, export_generator
+    from deepfovea_nb.checkpoint import export_generator
     from deepfovea_nb.evaluate import evaluate_run, versus
     from deepfovea_nb.train import plot_losses
-    run = Path(a.run)
+    run, base = Path(a.run).resolve(), Path(a.base).resolve()
+    if a.train: train_fork(run, base)
     info = json.loads((run / "run.json").read_text())
     model = export_generator(run, run / "model.pt")
     print(f"pretrained: {model} ({model.stat().st_size / 1e6:.2f} MB)", flush=True)
-    log = RunLog.read(run)
+    log = history(run, info, base)[0]
     keys = [k for k in ("g_total", "supervised", "perceptual", "flow", "adversarial", "fft_adversarial", "critic",
                         "val_psnr") if any(k in r for r in log)]
     fig = plot_losses(log, keys)
@@ -118,7 +180,7 @@ def main(argv=None) -> int:
     if ev["lpips_note"]: print(ev["lpips_note"])
     vs = versus(ev)
     rows = bar_check(vs)
-    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows))
+    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, base))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
     print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files]))
     return 0

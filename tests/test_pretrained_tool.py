@@ -1,0 +1,35 @@
+"""tools/pretrained.py: a fork's history starts at step 0 (the base run's log up to the fork), hours add up."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("pretrained_tool", ROOT / "tools" / "pretrained.py")
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+
+
+def _run(folder: Path, run_id: str, steps: range, val_windows: int | None, parent: dict | None = None) -> dict:
+    folder.mkdir(parents=True)
+    train = {"steps": steps.stop} | ({} if val_windows is None else {"val_windows": val_windows})
+    info = {"run_id": run_id, "parent": parent, "created": "2026-11-28 00:00:00", "config": {"train": train}}
+    (folder / "run.json").write_text(json.dumps(info))
+    rows = [{"step": s, "sec": 1.0, "g_total": float(s), "val_psnr": 20.0} for s in steps]
+    (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return info
+
+
+def test_fork_history(tmp_path):
+    _run(tmp_path / "base", "b", range(0, 30), None)            # the base logged 3 steps past the fork point
+    info = _run(tmp_path / "run", "r", range(20, 40), 8, {"run_id": "b", "checkpoint": "x", "step": 20})
+    log, hours, binfo = tool.history(tmp_path / "run", info, tmp_path / "base")
+    assert [r["step"] for r in log] == list(range(40)) and binfo["run_id"] == "b"
+    assert not any("val_psnr" in r for r in log[:20]) and all("val_psnr" in r for r in log[20:])   # 1 vs 8 windows
+    assert hours > 0
+    alone, _, none = tool.history(tmp_path / "run", info, None)
+    assert [r["step"] for r in alone] == list(range(20, 40)) and none is None
+    other = _run(tmp_path / "run2", "r2", range(20, 40), 8, {"run_id": "zzz", "checkpoint": "x", "step": 20})
+    with pytest.raises(SystemExit, match="forked from run zzz"):
+        tool.history(tmp_path / "run2", other, tmp_path / "base")
