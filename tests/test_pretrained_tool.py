@@ -33,3 +33,18 @@ def test_fork_history(tmp_path):
     other = _run(tmp_path / "run2", "r2", range(20, 40), 8, {"run_id": "zzz", "checkpoint": "x", "step": 20})
     with pytest.raises(SystemExit, match="forked from run zzz"):
         tool.history(tmp_path / "run2", other, tmp_path / "base")
+
+
+def test_train_fork_starts_or_continues(tmp_path, monkeypatch):
+    "Stage 2 forks the base run's newest checkpoint into a folder without checkpoints, else continues it."
+    calls = []
+    monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    run, base = tmp_path / "run", tmp_path / "base"
+    _run(run, "r", range(20, 40), 8, {"run_id": "b", "checkpoint": "x", "step": 20})   # a clone's committed record
+    tool.train_fork(run, base)
+    assert calls[-1][-6:] == ["--preset", "cpu_aug", "--out", str(run), "--resume", str(base / "checkpoints")]
+    assert not (run / "run.json").exists() and not (run / "log.jsonl").exists()       # the fork rewrites them
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "ckpt_00000030.pt").write_bytes(b"")
+    tool.train_fork(run, base)
+    assert calls[-1][-1] == "auto"
