@@ -79,10 +79,10 @@ def val_windows(info: dict) -> int:
 
 
 def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list,
-           base: Path | None = None) -> str:
-    "The run folder's README.md, from the files this script and training wrote."
+           hist: tuple[list[dict], float, dict | None], base: Path | None = None) -> str:
+    "The run folder's README.md, from the files this script and training wrote; `hist` is `history`'s answer."
     from deepfovea_nb.evaluate import ORDER
-    log, hours, binfo = history(run, info, base)
+    log, hours, binfo = hist
     cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
@@ -169,7 +169,8 @@ def main(argv=None) -> int:
     info = json.loads((run / "run.json").read_text())
     model = export_generator(run, run / "model.pt")
     print(f"pretrained: {model} ({model.stat().st_size / 1e6:.2f} MB)", flush=True)
-    log = history(run, info, base)[0]
+    hist = history(run, info, base)
+    log = hist[0]
     keys = [k for k in ("g_total", "supervised", "perceptual", "flow", "adversarial", "fft_adversarial", "critic",
                         "val_psnr") if any(k in r for r in log)]
     fig = plot_losses(log, keys)
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
     if ev["lpips_note"]: print(ev["lpips_note"])
     vs = versus(ev)
     rows = bar_check(vs)
-    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, base))
+    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, hist, base))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
     print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files]))
     return 0
