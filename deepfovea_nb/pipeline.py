@@ -141,11 +141,12 @@ def make_batch(ds: VideoWindows, idx: list[int], new: list[bool], gaze: Tensor |
     dcfg = scale_degrade(degrade_cfg, data.frame_scale)
     frames = [scale_frames(ds[i]["frames"], data.frame_scale) for i in idx]
     gaze = torch.zeros(len(idx), 2) if gaze is None else gaze.clone()
-    if augment: view = torch.full((len(idx), 3), -1) if view is None else view.clone()
+    fresh = view is None                     # no view carried (first step, a checkpoint without one): draw
+    if augment: view = torch.zeros(len(idx), 3, dtype=torch.long) if fresh else view.clone()
     outs = []
     for b, (fr, n) in enumerate(zip(frames, new)):
         if augment:
-            if n or view[b, 0] < 0: view[b] = draw_view(tuple(fr.shape[-2:]), dcfg.hr_size, generator)
+            if n or fresh: view[b] = draw_view(tuple(fr.shape[-2:]), dcfg.hr_size, generator)
             fr = apply_view(fr, view[b], dcfg.hr_size)
         if n: gaze[b] = video_gaze(tuple(fr.shape[-2:]), dcfg, generator, data.frame_scale)
         outs.append(degrade(fr, dcfg, gaze=gaze[b], generator=generator))
