@@ -19,7 +19,7 @@ from .sampling import classical_fill
 
 # %% auto #0
 __all__ = ['NORMS', 'HEADS', 'INIT_STATES', 'SHAPE_CHANGES', 'SKIPS', 'GeneratorConfig', 'EncoderBlock', 'initial_state',
-           'TemporalBlock', 'SuperResolutionBlock', 'RecurrentUNet']
+           'TemporalBlock', 'SuperResolutionBlock', 'RecurrentUNet', 'widen_sr']
 
 # %% ../nbs/02b_generator.ipynb #fc079061
 NORMS, HEADS, INIT_STATES = ("layer", "channel"), ("conv1x1", "none"), ("normal", "zeros")
@@ -343,3 +343,38 @@ class RecurrentUNet(nn.Module):
         n = len(self.encoder)
         return [(f"encoder.{n - 2 - i}", f"decoder.{i}") for i in range(len(self.decoder))] + \
                [("encoder.0", f"sr.{j}") for j in range(len(self.sr))]
+
+# %% ../nbs/02b_generator.ipynb #e0d5cb23
+def _widen_error(old: GeneratorConfig, new: GeneratorConfig) -> str | None:
+    "Why a network of config `old` cannot be widened into one of config `new`, or None."
+    o, n = old.__dict__, new.__dict__
+    other = sorted(k for k in o if k != "sr_channels" and o[k] != n[k])
+    if other: return f"only generator.sr_channels may change when widening, but {other} differ too"
+    if len(old.sr_channels) != len(new.sr_channels) or any(b < a for a, b in zip(old.sr_channels, new.sr_channels)):
+        return (f"generator.sr_channels {tuple(new.sr_channels)} must have as many entries as "
+                f"{tuple(old.sr_channels)}, none smaller")
+    return None
+
+def widen_sr(sd: dict[str, Tensor], old: GeneratorConfig, new: GeneratorConfig,
+             fill: dict[str, Tensor]) -> dict[str, Tensor]:
+    "`sd` (config `old`) embedded in `fill` (config `new`, wider SR blocks); the new channels are read by zeros."
+    why = _widen_error(old, new)
+    if why is not None: raise ValueError(why)
+    outs = (*old.sr_channels, old.window_channels)        # each SR block's output width, old
+    grow = [b - a for a, b in zip(old.sr_channels, new.sr_channels)] + [0]
+    widened = {}
+    for k, v in fill.items():
+        o = sd[k]
+        if o.shape == v.shape:
+            widened[k] = o.clone()
+            continue
+        j, part = int(k.split(".")[1]), k.split(".")[2]    # sr.<j>.<dcn1|dcn2|residual>...
+        w = v.clone()
+        if w.dim() > 1:    # where the grown input channels sit: this block's own output (dcn2), else the previous's
+            at, n = (outs[j], grow[j]) if part == "dcn2" else ((outs[j - 1], grow[j - 1]) if j else (0, 0))
+            w[:, at:at + n] = 0
+            cols = torch.tensor([*range(at), *range(at + n, w.shape[1])])
+            w[:o.shape[0], cols] = o
+        else: w[:o.shape[0]] = o
+        widened[k] = w
+    return widened

@@ -25,9 +25,10 @@ from tqdm import tqdm  # text, not a widget: papermill streams it to the termina
 
 from .pipeline import make_batch, open_windows, resolve_source, stream_step, val_picks
 from .discriminators import FFTDiscriminator, SpatioTemporalDiscriminator
+from .generator import _widen_error, widen_sr
 from .losses import TERMS, GeneratorLoss, d_logistic_loss
 from .metrics import psnr, ssim
-from .config import PRESETS, RunConfig, config_to_dict, parse_set, run_config
+from .config import PRESETS, RunConfig, config_from_dict, config_to_dict, parse_set, run_config
 from .checkpoint import (RunInUseError, RunLock, RunLog, atomic_write_text, build_generator,
                                      clean_stale_tmp, load_checkpoint, newest_checkpoint, plan_resume, read_run_info,
                                      rng_state, save_checkpoint, set_rng_state)
@@ -288,8 +289,24 @@ def config_diff(old: dict, new: dict, paths=MUST_MATCH) -> dict:
     norm = lambda v: json.loads(json.dumps(v))   # tuples and lists compare alike
     return {p: (_pick(old, p), _pick(new, p)) for p in paths if norm(_pick(old, p)) != norm(_pick(new, p))}
 
+def _widen_fork(run: Run, ck: dict) -> dict:
+    "A fork's checkpoint whose generator has narrower SR blocks than the run's, widened (`widen_sr`); else `ck`."
+    old, new = config_from_dict(ck["config"]).generator, run.cfg.generator
+    if ck.get("run_id") == run.run_id or old == new or _widen_error(old, new) is not None: return ck
+    names = [n for n, _ in run.G.named_parameters()]    # the first parameters of opt_g, in this order
+    fresh = run.G.state_dict()
+    opt = {**ck["opt_g"], "state": dict(ck["opt_g"]["state"])}
+    for i, s in opt["state"].items():
+        if i >= len(names) or fresh[names[i]].shape == ck["G"][names[i]].shape: continue
+        zero = {names[i]: torch.zeros_like(fresh[names[i]])}
+        opt["state"][i] = {k: widen_sr({names[i]: v}, old, new, zero)[names[i]] if k.startswith(("exp_", "max_"))
+                           else v for k, v in s.items()}
+    cfg = {**ck["config"], "generator": config_to_dict(run.cfg)["generator"]}
+    return {**ck, "G": widen_sr(ck["G"], old, new, fresh), "opt_g": opt, "config": cfg}
+
 def restore_run(run: Run, ck: dict) -> None:
     "Load a checkpoint into a freshly built run; refuses one made with another configuration or world size."
+    ck = _widen_fork(run, ck)
     diff = config_diff(ck["config"], config_to_dict(run.cfg))
     if diff:
         raise ValueError(f"checkpoint was made with another configuration of {sorted(diff)} (checkpoint, now): "
