@@ -32,13 +32,24 @@ class OptimConfig:
     betas: tuple[float, float] = (0.1, 0.95)
     grad_clip: float | None = 1.0  # max gradient norm per network; None: no clipping
     warmup: int = 0                # steps of linear learning-rate warm-up (0: none, the seed)
+    decay: tuple[int, int] | None = None   # (first, last) step of a linear decay to decay_to (None: none, the seed)
+    decay_to: float = 0.1          # the learning rates' multiplier at the decay's last step and after it
 
     def lr_factor(self, step: int) -> float:
-        "Multiplier of both learning rates at 0-based `step`: (step + 1) / warmup during the warm-up, then 1."
-        return min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
+        "Multiplier of both learning rates at 0-based `step`: the linear warm-up, then 1, then the linear decay."
+        f = min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
+        if self.decay is None: return f
+        a, b = self.decay
+        return f * (1 - (1 - self.decay_to) * min(1.0, max(0, step - a) / (b - a)))
 
     def __post_init__(self):
         check_number("optim.warmup", self.warmup, 0, integer=True)
+        check_number("optim.decay_to", self.decay_to, 0, 1, lo_open=True)
+        if self.decay is not None and not (isinstance(self.decay, (list, tuple)) and len(self.decay) == 2
+                                           and all(isinstance(s, int) and s >= 0 for s in self.decay)
+                                           and self.decay[0] < self.decay[1]):
+            raise ValueError(f"optim.decay must be None or two steps (first, last) with 0 <= first < last, "
+                             f"got {self.decay!r}")
         for k in ("lr_g", "lr_d"): check_number(f"optim.{k}", getattr(self, k), 0, lo_open=True)
         if not isinstance(self.betas, (list, tuple)) or len(self.betas) != 2:
             raise (ValueError if isinstance(self.betas, (list, tuple)) else TypeError)(
@@ -203,7 +214,8 @@ PRESETS: dict[str, dict] = {
     "seed": {"train": {"steps": 200_000, "device": "cuda", "sample_every": 500, "ckpt_every": 2000}},
 }
 PRESETS["cpu_aug"] = merge(PRESETS["cpu"], {"data": {"augment": True}, "train": {"steps": 5000}})
-PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8000}})
+PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8500},
+                                              "optim": {"decay": (6500, 8500)}})
 
 def make_config(preset: str = "demo", overrides: dict | None = None) -> RunConfig:
     "The `RunConfig` of a named preset with nested `overrides` merged over it."
