@@ -214,8 +214,8 @@ PRESETS: dict[str, dict] = {
     "seed": {"train": {"steps": 200_000, "device": "cuda", "sample_every": 500, "ckpt_every": 2000}},
 }
 PRESETS["cpu_aug"] = merge(PRESETS["cpu"], {"data": {"augment": True}, "train": {"steps": 5000}})
-PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8500},
-                                              "optim": {"decay": (6500, 8500)}})
+PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
+                                              "optim": {"decay": (6200, 8200)}})
 
 def make_config(preset: str = "demo", overrides: dict | None = None) -> RunConfig:
     "The `RunConfig` of a named preset with nested `overrides` merged over it."
