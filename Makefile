@@ -20,9 +20,8 @@ demo: venv
 # The shipped model, in two runs on the shared training clips (rerun to continue an interrupted one): the `cpu`
 # preset into results/pretrained_base (2600 steps, about 1.9 h on 2 cores), then the `cpu_aug` preset (the same
 # with random crops and flips) forked from its last checkpoint into results/pretrained (to step 5000, about 1.3 h);
-# then package it: model.pt, eval/, curves, README.md.
+# then package it: model.pt, eval/, curves, README.md (tools/pretrained.py --train does all of it).
 pretrained: venv
-	$(VENV)/bin/deepfovea-train --preset cpu --out results/pretrained_base --resume auto
 	$(PY) tools/pretrained.py --train
 
 test: venv

@@ -22,29 +22,45 @@ def _run(folder: Path, run_id: str, steps: range, val_windows: int | None, paren
 
 
 def test_fork_history(tmp_path):
-    _run(tmp_path / "base", "b", range(0, 30), None)            # the base logged 3 steps past the fork point
-    info = _run(tmp_path / "run", "r", range(20, 40), 8, {"run_id": "b", "checkpoint": "x", "step": 20})
-    log, hours, binfo = tool.history(tmp_path / "run", info, tmp_path / "base")
-    assert [r["step"] for r in log] == list(range(40)) and binfo["run_id"] == "b"
+    "Three runs, each forked from the previous one: one log from step 0; val_psnr kept where the windows agree."
+    _run(tmp_path / "base", "b", range(0, 30), None)            # the base logged 10 steps past the fork point
+    _run(tmp_path / "mid", "m", range(20, 50), 8, {"run_id": "b", "checkpoint": "x", "step": 20})
+    info = _run(tmp_path / "run", "r", range(45, 60), 8, {"run_id": "m", "checkpoint": "y", "step": 45})
+    log, hours, infos = tool.history(tmp_path / "run", info, [tmp_path / "base", tmp_path / "mid"])
+    assert [r["step"] for r in log] == list(range(60)) and [i["run_id"] for i in infos] == ["b", "m"]
     assert not any("val_psnr" in r for r in log[:20]) and all("val_psnr" in r for r in log[20:])   # 1 vs 8 windows
     assert hours > 0
-    alone, _, none = tool.history(tmp_path / "run", info, None)
-    assert [r["step"] for r in alone] == list(range(20, 40)) and none is None
+    alone, _, none = tool.history(tmp_path / "run", info, [])
+    assert [r["step"] for r in alone] == list(range(45, 60)) and none == []
+    two, _, infos = tool.history(tmp_path / "mid", json.loads((tmp_path / "mid" / "run.json").read_text()),
+                                 [tmp_path / "base"])
+    assert [r["step"] for r in two] == list(range(50)) and [i["run_id"] for i in infos] == ["b"]
     other = _run(tmp_path / "run2", "r2", range(20, 40), 8, {"run_id": "zzz", "checkpoint": "x", "step": 20})
     with pytest.raises(SystemExit, match="forked from run zzz"):
-        tool.history(tmp_path / "run2", other, tmp_path / "base")
+        tool.history(tmp_path / "run2", other, [tmp_path / "base", tmp_path / "mid"])
 
 
 def test_train_fork_starts_or_continues(tmp_path, monkeypatch):
-    "Stage 2 forks the base run's newest checkpoint into a folder without checkpoints, else continues it."
+    "A stage forks the previous run's newest checkpoint into a folder without checkpoints, else continues it."
     calls = []
     monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: calls.append(cmd))
     run, base = tmp_path / "run", tmp_path / "base"
     _run(run, "r", range(20, 40), 8, {"run_id": "b", "checkpoint": "x", "step": 20})   # a clone's committed record
-    tool.train_fork(run, base)
-    assert calls[-1][-6:] == ["--preset", "cpu_aug", "--out", str(run), "--resume", str(base / "checkpoints")]
+    tool.train_fork(run, base, "cpu_wide")
+    assert calls[-1][-6:] == ["--preset", "cpu_wide", "--out", str(run), "--resume", str(base / "checkpoints")]
     assert not (run / "run.json").exists() and not (run / "log.jsonl").exists()       # the fork rewrites them
     (run / "checkpoints").mkdir()
     (run / "checkpoints" / "ckpt_00000030.pt").write_bytes(b"")
-    tool.train_fork(run, base)
+    tool.train_fork(run, base, "cpu_wide")
     assert calls[-1][-1] == "auto"
+
+
+def test_train_stages_in_order(tmp_path, monkeypatch):
+    "make pretrained: the first stage continues in its folder, each next one forks the previous one's folder."
+    calls = []
+    monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    tool.train_stages(tmp_path)
+    folders = [tmp_path / d for _, d, _ in tool.STAGES]
+    assert [c[c.index("--preset") + 1] for c in calls] == [p for p, _, _ in tool.STAGES]
+    assert [c[c.index("--out") + 1] for c in calls] == [str(f) for f in folders]
+    assert [c[-1] for c in calls] == ["auto"] + [str(f / "checkpoints") for f in folders[:-1]]

@@ -1,14 +1,15 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--base results/pretrained_base]
-                                  [--windows 8] [--device cpu]
-`make pretrained` trains in two stages, each resumable: the `cpu` preset into results/pretrained_base, then (this
-script with --train) the `cpu_aug` preset into results/pretrained, forked from the base run's last checkpoint. It
-then packages the run; it writes, into the run folder: model.pt (the generator and its config only,
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_aug] [--windows 8]
+                                  [--device cpu]
+`make pretrained` (this script with --train) trains the shipped model in two runs, each resumable, the second forked
+from the first one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
+results/pretrained. It then packages the last run (or, with --run and --preset, a run forked from it, e.g.
+`cpu_wide` in results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only,
 `checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips:
-metrics, per-eccentricity curves, strip, for the model and every baseline), loss_curves.png (from step 0, the base
-run's log included), sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read from those
-files, never typed).
+metrics, per-eccentricity curves, strip, for the model and every baseline), loss_curves.png (from step 0, the
+earlier runs' logs included), sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read
+from those files, never typed).
 """
 import argparse
 import datetime
@@ -19,7 +20,14 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("cpu", "cpu_aug")   # the presets of the base run and of the fork that is shipped
+STAGES = (  # (preset, run folder under results/, what it changes), in training order; the last one is shipped
+    ("cpu", "pretrained_base", "the `cpu` recipe"),
+    ("cpu_aug", "pretrained", "the same with `data.augment`: each video seen through a random crop, mirrored half of "
+                              "the time"))
+FORKS = {  # presets tried as a further run forked from the shipped one (`--run` elsewhere, `--preset`)
+    "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
+                "`widen_sr` so that the fork starts from the same predictions, and the learning rates decaying "
+                "linearly to a tenth over the last 2000 steps"}
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 
 
@@ -39,17 +47,27 @@ def _fmt(m: dict, keys: tuple) -> str:
     return " | ".join(f"{m[k]:.4f}" if k in m else "" for k in keys)
 
 
-def train_fork(run: Path, base: Path) -> None:
-    "Stage 2: continue the fork in `run`, or start it from the newest checkpoint of the base run in `base`."
+def train_fork(run: Path, parent: Path, preset: str) -> None:
+    "Train `preset` in `run`: continue it, or fork it from the newest checkpoint of the run in `parent`."
     from deepfovea_nb.checkpoint import list_checkpoints
     if list_checkpoints(run / "checkpoints"): resume = "auto"
-    else:   # a clone holds the shipped run's record but not its checkpoints: it is rewritten from the start
+    else:   # a clone holds the run's record but not its checkpoints: it is rewritten from the start
         for f in ("run.json", "log.jsonl", "metrics.csv"): (run / f).unlink(missing_ok=True)
-        resume = str(base / "checkpoints")
-    cmd = [str(Path(sys.executable).parent / "deepfovea-train"), "--preset", STAGES[1], "--out", str(run),
+        resume = str(parent / "checkpoints")
+    cmd = [str(Path(sys.executable).parent / "deepfovea-train"), "--preset", preset, "--out", str(run),
            "--resume", resume]
     print("pretrained:", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+
+
+def train_stages(results: Path) -> None:
+    "Every stage of `STAGES` in order, each continued where it stands (the first from scratch)."
+    first, *forks = [(p, results / d) for p, d, _ in STAGES]
+    cmd = [str(Path(sys.executable).parent / "deepfovea-train"), "--preset", first[0], "--out", str(first[1]),
+           "--resume", "auto"]
+    print("pretrained:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+    for (preset, run), (_, parent) in zip(forks, [first, *forks]): train_fork(run, parent, preset)
 
 
 def _hours(folder: Path, info: dict) -> float:
@@ -59,18 +77,20 @@ def _hours(folder: Path, info: dict) -> float:
     return (ended - created).total_seconds() / 3600
 
 
-def history(run: Path, info: dict, base: Path | None) -> tuple[list[dict], float, dict | None]:
-    "Log rows from step 0 (the base run's up to the fork, then the run's), wall hours of both, the base's run.json."
+def history(run: Path, info: dict, earlier: list[Path]) -> tuple[list[dict], float, list[dict]]:
+    """Log rows from step 0 (each earlier run's up to its fork, then the run's), wall hours of all, and the earlier
+    runs' run.json, oldest first; `earlier` are the folders of the runs before `run`, oldest first."""
     from deepfovea_nb.checkpoint import RunLog
     log, hours, parent = RunLog.read(run), _hours(run, info), info.get("parent")
-    if not parent or base is None or not (base / "run.json").is_file(): return log, hours, None
-    binfo = json.loads((base / "run.json").read_text())
-    if binfo["run_id"] != parent["run_id"]:
-        raise SystemExit(f"{run} was forked from run {parent['run_id']}, but {base} holds run {binfo['run_id']}")
-    before = [r for r in RunLog.read(base) if r["step"] < parent["step"]]
-    if val_windows(binfo) != val_windows(info):   # another validation measure: not one curve with this run's
+    if not parent or not earlier or not (earlier[-1] / "run.json").is_file(): return log, hours, []
+    pinfo = json.loads((earlier[-1] / "run.json").read_text())
+    if pinfo["run_id"] != parent["run_id"]:
+        raise SystemExit(f"{run} was forked from run {parent['run_id']}, but {earlier[-1]} holds run {pinfo['run_id']}")
+    plog, phours, pinfos = history(earlier[-1], pinfo, earlier[:-1])
+    before = [r for r in plog if r["step"] < parent["step"]]
+    if val_windows(pinfo) != val_windows(info):   # another validation measure: not one curve with this run's
         before = [{k: v for k, v in r.items() if not k.startswith("val_")} for r in before]
-    return before + log, hours + _hours(base, binfo), binfo
+    return before + log, hours + phours, pinfos + [pinfo]
 
 
 def val_windows(info: dict) -> int:
@@ -79,10 +99,10 @@ def val_windows(info: dict) -> int:
 
 
 def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list,
-           hist: tuple[list[dict], float, dict | None], base: Path | None = None) -> str:
+           hist: tuple[list[dict], float, list[dict]], earlier: list[Path], preset: str = STAGES[-1][0]) -> str:
     "The run folder's README.md, from the files this script and training wrote; `hist` is `history`'s answer."
     from deepfovea_nb.evaluate import ORDER
-    log, hours, binfo = hist
+    log, hours, pinfos = hist
     cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
@@ -92,36 +112,44 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
     keys = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")
     rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
-    if binfo is None:
-        title, command = f"`{STAGES[0]}` preset", (
-            f"`deepfovea-train --preset {STAGES[0]} --out {rel(run)} --resume auto`; then `python tools/pretrained.py`")
-        what = f"- Training: {step} steps of the `{STAGES[0]}` preset"
+    infos, folders = [*pinfos, info], [*earlier[len(earlier) - len(pinfos):], run]
+    notes = {**{preset: note for preset, _, note in STAGES}, **FORKS}
+    presets = [p for p, _, _ in STAGES[:len(pinfos)]] + [preset]
+    title = ("The shipped model" if preset == STAGES[-1][0] else f"A run forked from the shipped model: `{preset}`") \
+        + " (" + " then ".join(f"`{p}`" for p in presets) + (" presets)" if len(infos) > 1 else " preset)")
+    runs = [f"`deepfovea-train --preset {p} --out {rel(f)} --resume "
+            f"{rel(folders[n - 1]) / 'checkpoints' if n else 'auto'}`"
+            for n, (p, f) in enumerate(zip(presets, folders))]
+    if preset == STAGES[-1][0]:
+        made = f"`make pretrained` (training: `python tools/pretrained.py --train`, which runs {'; then '.join(runs)})"
     else:
-        k = info["parent"]["step"]
-        title, command = f"`{STAGES[0]}` then `{STAGES[1]}` presets", (
-            f"`deepfovea-train --preset {STAGES[0]} --out {rel(base)} --resume auto`; then `python "
-            f"tools/pretrained.py --train`, which runs `deepfovea-train --preset {STAGES[1]} --out {rel(run)} "
-            f"--resume {rel(base)}/checkpoints` and packages the run")
-        what = (f"- Training: {step} steps in two runs: steps 0-{k} with the `{STAGES[0]}` preset (run "
-                f"`{binfo['run_id']}`, its record in `{rel(base)}/`), then steps {k}-{step} with the `{STAGES[1]}` "
-                "preset (the same with `data.augment`: each video seen through a random crop, mirrored half of the "
-                f"time), forked from the first run's step-{k} checkpoint; in all,")
+        made = (f"`make pretrained` (training: {'; then '.join(runs[:-1])}), then {runs[-1]} and `python "
+                f"tools/pretrained.py --run {rel(run)} --preset {preset}`")
+    ends = [i["parent"]["step"] for i in infos[1:]] + [step]
+    starts = [0] + ends[:-1]
+    what = f"- Training: {step} steps" + (f" in {len(infos)} runs, each forked from the previous one's last "
+                                          "checkpoint: " if len(infos) > 1 else ": ") + "; ".join(
+        f"steps {a}-{b} with the `{p}` preset ({notes.get(p, p)}; run `{i['run_id']}`, record in `{rel(f)}/`)"
+        for a, b, p, i, f in zip(starts, ends, presets, infos, folders)) + "; in all,"
+    first_val = next((r["step"] for r in log if "val_psnr" in r), None)
+    dropped = "" if first_val is None or first_val <= (log[0]["step"] if log else 0) + 100 else (
+        f" The curves start at step 0; `val_psnr` only from step {first_val}: the runs before scored "
+        f"{', '.join(str(val_windows(i)) for i in pinfos if val_windows(i) != val_windows(info))} validation "
+        f"window(s), this one {val_windows(info)}, so those are not one curve with it.")
     out = [
-        f"# The shipped model ({title})", "",
-        f"Everything here is written by `make pretrained` (training: {command}). Nothing is typed by hand.", "",
+        f"# {title}", "",
+        f"Everything here is written by {made}. Nothing is typed by hand.", "",
         f"- `model.pt`: the generator and its full `RunConfig` ({model.stat().st_size / 1e6:.2f} MB; loads with "
         "`checkpoint.load_generator`, i.e. `torch.load(..., weights_only=True)`), step "
         f"{model_step}, run id `{info['run_id']}`.",
         f"{what} at {h // s}x{w // s} -> {h}x{w} on "
         f"{len(info['data'])} training clips ({info['windows']} windows of {cfg['generator']['frames']} frames), "
         f"loss terms (weights): " + ", ".join(f"{k} {v:g}" for k, v in info["loss_terms"].items()) + ". "
-        f"Wall time {hours:.2f} h from {'each run' if binfo else 'the run'}'s creation to its last log line, "
-        f"summed (started {(binfo or info)['created']}); {train_s / 3600:.2f} h inside training steps.",
+        f"Wall time {hours:.2f} h from {'each run' if pinfos else 'the run'}'s creation to its last log line, "
+        f"summed (started {infos[0]['created']}); {train_s / 3600:.2f} h inside training steps.",
         "- `run.json` (full config), `log.jsonl` / `metrics.csv` (every step), `loss_curves.png`, `sample_last.png` "
         "(input, prediction, label of the last validation sample)."
-        + ("" if binfo is None or val_windows(binfo) == val_windows(info) else
-           f" The curves start at step 0; `val_psnr` only at step {info['parent']['step']}: the first run scored "
-           f"{val_windows(binfo)} validation window(s), this one {val_windows(info)}, so the two are not one curve."),
+        + dropped,
         f"- `eval/`: `evaluate.evaluate_run` on the validation clips, {ev['frames']} frames in all "
         "(each shot between scene cuts from a fresh state, up to "
         f"{ev['sequences'][0]['windows']} windows of {cfg['generator']['frames']} frames): metrics over valid "
@@ -153,9 +181,8 @@ def torch_step(model: Path) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default=str(ROOT / "results" / "pretrained"), help="the training run folder")
-    ap.add_argument("--base", default=str(ROOT / "results" / "pretrained_base"),
-                    help="the run the shipped one was forked from (its log and hours are counted too)")
-    ap.add_argument("--train", action="store_true", help="first train (or continue) the fork, then package it")
+    ap.add_argument("--preset", default=STAGES[-1][0], help="the preset the run in --run trained with")
+    ap.add_argument("--train", action="store_true", help="first train (or continue) every stage, then package")
     ap.add_argument("--windows", type=int, default=8, help="windows per validation shot (8 x 6 = 48 frames)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
@@ -164,12 +191,14 @@ def main(argv=None) -> int:
     from deepfovea_nb.checkpoint import export_generator
     from deepfovea_nb.evaluate import evaluate_run, versus
     from deepfovea_nb.train import plot_losses
-    run, base = Path(a.run).resolve(), Path(a.base).resolve()
-    if a.train: train_fork(run, base)
+    run, results = Path(a.run).resolve(), ROOT / "results"
+    if a.train: train_stages(results)
+    folders = [results / d for _, d, _ in STAGES]
+    earlier = folders[:folders.index(run)] if run in folders else folders   # the runs before this one
     info = json.loads((run / "run.json").read_text())
     model = export_generator(run, run / "model.pt")
     print(f"pretrained: {model} ({model.stat().st_size / 1e6:.2f} MB)", flush=True)
-    hist = history(run, info, base)
+    hist = history(run, info, earlier)
     log = hist[0]
     keys = [k for k in ("g_total", "supervised", "perceptual", "flow", "adversarial", "fft_adversarial", "critic",
                         "val_psnr") if any(k in r for r in log)]
@@ -181,7 +210,8 @@ def main(argv=None) -> int:
     if ev["lpips_note"]: print(ev["lpips_note"])
     vs = versus(ev)
     rows = bar_check(vs)
-    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, hist, base))
+    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, hist, earlier,
+                                              a.preset))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
     print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files]))
     return 0
