@@ -47,6 +47,14 @@ def _fmt(m: dict, keys: tuple) -> str:
     return " | ".join(f"{m[k]:.4f}" if k in m else "" for k in keys)
 
 
+def _train(preset: str, run: Path, resume: str) -> None:
+    "`deepfovea-train` of `preset` into `run`, resuming from `resume`."
+    cmd = [str(Path(sys.executable).parent / "deepfovea-train"), "--preset", preset, "--out", str(run),
+           "--resume", resume]
+    print("pretrained:", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
 def train_fork(run: Path, parent: Path, preset: str) -> None:
     "Train `preset` in `run`: continue it, or fork it from the newest checkpoint of the run in `parent`."
     from deepfovea_nb.checkpoint import list_checkpoints
@@ -54,19 +62,13 @@ def train_fork(run: Path, parent: Path, preset: str) -> None:
     else:   # a clone holds the run's record but not its checkpoints: it is rewritten from the start
         for f in ("run.json", "log.jsonl", "metrics.csv"): (run / f).unlink(missing_ok=True)
         resume = str(parent / "checkpoints")
-    cmd = [str(Path(sys.executable).parent / "deepfovea-train"), "--preset", preset, "--out", str(run),
-           "--resume", resume]
-    print("pretrained:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    _train(preset, run, resume)
 
 
 def train_stages(results: Path) -> None:
     "Every stage of `STAGES` in order, each continued where it stands (the first from scratch)."
     first, *forks = [(p, results / d) for p, d, _ in STAGES]
-    cmd = [str(Path(sys.executable).parent / "deepfovea-train"), "--preset", first[0], "--out", str(first[1]),
-           "--resume", "auto"]
-    print("pretrained:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    _train(*first, "auto")
     for (preset, run), (_, parent) in zip(forks, [first, *forks]): train_fork(run, parent, preset)
 
 
@@ -131,11 +133,11 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
                                           "checkpoint: " if len(infos) > 1 else ": ") + "; ".join(
         f"steps {a}-{b} with the `{p}` preset ({notes.get(p, p)}; run `{i['run_id']}`, record in `{rel(f)}/`)"
         for a, b, p, i, f in zip(starts, ends, presets, infos, folders)) + "; in all,"
+    other = [str(val_windows(i)) for i in pinfos if val_windows(i) != val_windows(info)]   # `history` left out
     first_val = next((r["step"] for r in log if "val_psnr" in r), None)
-    dropped = "" if first_val is None or first_val <= (log[0]["step"] if log else 0) + 100 else (
+    dropped = "" if not other or first_val is None else (
         f" The curves start at step 0; `val_psnr` only from step {first_val}: the runs before scored "
-        f"{', '.join(str(val_windows(i)) for i in pinfos if val_windows(i) != val_windows(info))} validation "
-        f"window(s), this one {val_windows(info)}, so those are not one curve with it.")
+        f"{', '.join(other)} validation window(s), this one {val_windows(info)}, so those are not one curve with it.")
     out = [
         f"# {title}", "",
         f"Everything here is written by {made}. Nothing is typed by hand.", "",
