@@ -214,6 +214,8 @@ PRESETS: dict[str, dict] = {
     "seed": {"train": {"steps": 200_000, "device": "cuda", "sample_every": 500, "ckpt_every": 2000}},
 }
 PRESETS["cpu_aug"] = merge(PRESETS["cpu"], {"data": {"augment": True}, "train": {"steps": 5000}})
+PRESETS["cpu_keep"] = merge(PRESETS["cpu_aug"], {"generator": {"skip": "st_push_pull_keep"}, "train": {"steps": 6800},
+                                              "optim": {"decay": (5900, 6800)}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 

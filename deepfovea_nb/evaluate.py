@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .frames import VideoWindows
-from .sampling import classical_fill, eccentricity, upsample
+from .sampling import classical_fill, eccentricity, named_fill, upsample
 from .pipeline import make_batch, open_videos
 from .generator import RecurrentUNet
 from .flow import DISFlow
@@ -33,7 +33,8 @@ __all__ = ['BASELINES', 'EDGES', 'FOVEA_PX', 'ORDER', 'baselines', 'evaluate_cli
            'plot_eccentricity', 'plot_strip', 'write_report', 'evaluate_run', 'main']
 
 # %% ../nbs/06_evaluate.ipynb #ff68b3f1
-BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic", "unmasked_bicubic")
+BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic",
+             "st_push_pull_keep_bicubic", "unmasked_bicubic")
 
 def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay: float = 0.5) -> dict[str, Tensor]:
     "The baseline reconstructions of a window's (T, C, h, w) low-res input: name -> (T, C, scale*h, scale*w)."
@@ -41,6 +42,7 @@ def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay
     return {"masked_bilinear": upsample(masked_lr, "bilinear", scale),
             "masked_bicubic": upsample(masked_lr, "bicubic", scale),
             "push_pull_bicubic": fill(False), "st_push_pull_bicubic": fill(True),
+            "st_push_pull_keep_bicubic": named_fill(masked_lr, mask, "st_push_pull_keep", scale),
             "unmasked_bicubic": upsample(lr, "bicubic", scale)}
 
 # %% ../nbs/06_evaluate.ipynb #cde75595
@@ -119,8 +121,8 @@ def evaluate_videos(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path 
             "lpips_note": note, "clips": seqs[0]["clips"]}
 
 # %% ../nbs/06_evaluate.ipynb #0b67c39d
-ORDER = ("model", "st_push_pull_bicubic", "push_pull_bicubic", "masked_bicubic", "masked_bilinear",
-         "unmasked_bicubic")
+ORDER = ("model", "st_push_pull_bicubic", "st_push_pull_keep_bicubic", "push_pull_bicubic", "masked_bicubic",
+         "masked_bilinear", "unmasked_bicubic")
 
 def metrics_table(ev: dict) -> str:
     "A markdown table of the evaluation: one row per method."

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .blocks import make_norm, up2
 from .checks import check_bool, check_choice, check_ints, check_number
 from .ops import ModulatedDeformConv2d
-from .sampling import classical_fill
+from .sampling import FILLS, named_fill
 
 # %% auto #0
 __all__ = ['NORMS', 'HEADS', 'INIT_STATES', 'SHAPE_CHANGES', 'SKIPS', 'GeneratorConfig', 'EncoderBlock', 'initial_state',
@@ -23,7 +23,7 @@ __all__ = ['NORMS', 'HEADS', 'INIT_STATES', 'SHAPE_CHANGES', 'SKIPS', 'Generator
 
 # %% ../nbs/02b_generator.ipynb #fc079061
 NORMS, HEADS, INIT_STATES = ("layer", "channel"), ("conv1x1", "none"), ("normal", "zeros")
-SHAPE_CHANGES, SKIPS = ("error", "reset"), ("none", "push_pull", "st_push_pull")
+SHAPE_CHANGES, SKIPS = ("error", "reset"), ("none", *FILLS)
 
 @dataclass
 class GeneratorConfig:
@@ -41,7 +41,7 @@ class GeneratorConfig:
     on_shape_change: str = "error"  # `restart` with a state of another batch size/resolution: "error" or "reset"
     deformable_groups: int = 1
     mask_channel: bool = False  # the validity mask as one more input channel per frame (DeepFovea's input)
-    skip: str = "none"  # predict a residual over a classical fill: "none" (seed), "push_pull", "st_push_pull"
+    skip: str = "none"  # predict a residual over a classical fill: "none" (seed) or a name in sampling.FILLS
 
     def __post_init__(self):
         g = "generator."
@@ -334,7 +334,7 @@ class RecurrentUNet(nn.Module):
             inp = torch.cat([xw, mw], 2) if c.mask_channel else xw  # (B, F, 3 or 4, h, w)
             y, state = self._window(inp.flatten(1, 2), state)  # frames stacked on channels, frame-major
             y = y.unflatten(1, (f, c.in_channels))
-            if c.skip != "none": y = y + classical_fill(xw, mw, c.scale, temporal=c.skip == "st_push_pull")
+            if c.skip != "none": y = y + named_fill(xw, mw, c.skip, c.scale)
             ys.append(y)
         return torch.cat(ys, 1), state
 

@@ -31,7 +31,7 @@ import deepfovea_nb
 from .checks import check_choice, check_number
 from .frames import (CUT_THRESHOLD, FRAME_EXTS, VIDEO_EXTS, difference_scores, frame_size, image_thumb,
                                  list_frames, natural_key, read_frame, thumb_difference)
-from .sampling import (DegradeConfig, classical_fill, degrade, eccentricity, fixed_gaze, gaze_track,
+from .sampling import (FILLS, DegradeConfig, degrade, eccentricity, fixed_gaze, gaze_track, named_fill,
                                    round_to_multiple, scale_degrade, scripted_gaze)
 from .pipeline import mask_size, scale_frames
 from .generator import RecurrentUNet
@@ -283,7 +283,7 @@ def gaze_to_mask(gaze: Tensor, hw: tuple[int, int], cfg: DegradeConfig) -> Tenso
     return torch.stack([g[:, 0].clamp(0, mw - 1), g[:, 1].clamp(0, mh - 1)], 1)
 
 # %% ../nbs/07_reconstruct.ipynb #b52c02fc
-BASELINE_FILLS = ("push_pull", "st_push_pull")
+BASELINE_FILLS = tuple(FILLS)
 
 def _autocast(device: torch.device, precision: str):
     "bf16 autocast on a GPU for `precision='bf16'`, else nothing."
@@ -316,7 +316,7 @@ def reconstruct_stream(frames: Iterable[tuple[Tensor, bool]], gaze: Tensor, cfg:
             d = degrade(hr, cfg, gaze=torch.cat([gz, gz[-1:].expand(window - n, 2)]), generator=g_mask)
         with _timed(times, "model"), _threads(threads):
             if isinstance(model, str):
-                y = classical_fill(d["input"], d["mask"], cfg.scale, temporal=model == "st_push_pull")
+                y = named_fill(d["input"], d["mask"], model, cfg.scale)
             else:
                 x, m = d["input"][None].to(device), d["mask"][None].to(device)
                 with torch.no_grad(), _autocast(device, precision):

@@ -13,10 +13,10 @@ from torch import Tensor
 from .checks import check_bool, check_choice, check_number
 
 # %% auto #0
-__all__ = ['SEED_FOVEA', 'CONTINUOUS_FOVEA', 'fit_to', 'round_to_multiple', 'downsample', 'FoveaConfig', 'density', 'Display',
-           'eccentricity', 'density_map', 'fovea_mask', 'sample_gaze', 'fixed_gaze', 'scripted_gaze', 'gaze_track',
-           'DegradeConfig', 'effective_margin', 'degrade', 'scale_degrade', 'upsample', 'push_pull', 'st_push_pull',
-           'classical_fill', 'fovea_excess', 'expected_fraction']
+__all__ = ['SEED_FOVEA', 'CONTINUOUS_FOVEA', 'FILLS', 'fit_to', 'round_to_multiple', 'downsample', 'FoveaConfig', 'density',
+           'Display', 'eccentricity', 'density_map', 'fovea_mask', 'sample_gaze', 'fixed_gaze', 'scripted_gaze',
+           'gaze_track', 'DegradeConfig', 'effective_margin', 'degrade', 'scale_degrade', 'upsample', 'push_pull',
+           'st_push_pull', 'classical_fill', 'named_fill', 'fovea_excess', 'expected_fraction']
 
 # %% ../nbs/00b_sampling.ipynb #cf45d0c1
 def fit_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -298,25 +298,28 @@ def push_pull(values: Tensor, mask: Tensor) -> Tensor:
     return est
 
 # %% ../nbs/00b_sampling.ipynb #a1d6e3f8
-def _st_accumulate(values: Tensor, mask: Tensor, decay: float) -> tuple[Tensor, Tensor]:
+def _st_accumulate(values: Tensor, mask: Tensor, decay: float, keep: bool = False) -> tuple[Tensor, Tensor]:
     "Causal recency-weighted samples of (N, T, C, h, w) clips: the value and confidence each frame sees."
     acc_v, acc_w, vs, ws = 0, 0, [], []
     for t in range(values.shape[1]):
         m = mask[:, t].to(values.dtype).clamp(0, 1)
         acc_v, acc_w = decay * acc_v + m * values[:, t], decay * acc_w + m
-        vs.append(acc_v / acc_w.clamp_min(1e-12)); ws.append(acc_w.clamp(max=1))
+        v = acc_v / acc_w.clamp_min(1e-12)
+        if keep: v = m * values[:, t] + (1 - m) * v      # a pixel sampled now shows its own sample
+        vs.append(v); ws.append(acc_w.clamp(max=1))
     return torch.stack(vs, 1), torch.stack(ws, 1)
 
-def st_push_pull(values: Tensor, mask: Tensor, decay: float = 0.5) -> Tensor:
+def st_push_pull(values: Tensor, mask: Tensor, decay: float = 0.5, keep: bool = False) -> Tensor:
     "Spatio-temporal push-pull of a clip (T, C, h, w) sampled where mask (T, 1, h, w): frame t uses frames s <= t."
     if values.ndim != 4 or tuple(mask.shape) != (values.shape[0], 1, *values.shape[-2:]):
         raise ValueError(f"st_push_pull needs values (T, C, h, w) and mask (T, 1, h, w), got {tuple(values.shape)} "
                          f"and {tuple(mask.shape)}")
     check_number('decay', decay, 0, 1, hi_open=True)
-    v, w = _st_accumulate(values[None], mask[None], decay)
+    v, w = _st_accumulate(values[None], mask[None], decay, keep)
     return push_pull(v[0], w[0])
 
-def classical_fill(x: Tensor, mask: Tensor, scale: int = 4, temporal: bool = False, decay: float = 0.5) -> Tensor:
+def classical_fill(x: Tensor, mask: Tensor, scale: int = 4, temporal: bool = False, decay: float = 0.5,
+                   keep: bool = False) -> Tensor:
     "(..., T, 3, h, w) samples where mask (..., T, 1, h, w) → (..., T, 3, scale*h, scale*w): (st_)push_pull, bicubic."
     if x.ndim < 4 or tuple(mask.shape) != (*x.shape[:-3], 1, *x.shape[-2:]):
         raise ValueError(f"classical_fill needs x (..., T, C, h, w) and mask (..., T, 1, h, w), got {tuple(x.shape)} "
@@ -324,9 +327,18 @@ def classical_fill(x: Tensor, mask: Tensor, scale: int = 4, temporal: bool = Fal
     check_number('decay', decay, 0, 1, hi_open=True)
     T, C, h, w = x.shape[-4:]
     xs, ms = x.reshape(-1, T, C, h, w), mask.reshape(-1, T, 1, h, w)
-    if temporal: xs, ms = _st_accumulate(xs, ms, decay)
+    if temporal: xs, ms = _st_accumulate(xs, ms, decay, keep)
     filled = push_pull(xs.flatten(0, 1), ms.flatten(0, 1))
     return upsample(filled, 'bicubic', scale).reshape(*x.shape[:-2], scale * h, scale * w)
+
+# %% ../nbs/00b_sampling.ipynb #c60a3394
+FILLS: dict[str, dict] = {"push_pull": {}, "st_push_pull": {"temporal": True},
+                          "st_push_pull_keep": {"temporal": True, "keep": True, "decay": 0.75}}
+
+def named_fill(x: Tensor, mask: Tensor, name: str, scale: int = 4) -> Tensor:
+    "`classical_fill` of (..., T, 3, h, w) samples with the settings `FILLS[name]`: (..., T, 3, scale*h, scale*w)."
+    check_choice("fill", name, tuple(FILLS))
+    return classical_fill(x, mask, scale, **FILLS[name])
 
 # %% ../nbs/00b_sampling.ipynb #50455659
 def fovea_excess(cfg: FoveaConfig = SEED_FOVEA) -> float:

@@ -304,9 +304,15 @@ def _widen_fork(run: Run, ck: dict) -> dict:
     cfg = {**ck["config"], "generator": config_to_dict(run.cfg)["generator"]}
     return {**ck, "G": widen_sr(ck["G"], old, new, fresh), "opt_g": opt, "config": cfg}
 
+def _refill_fork(run: Run, ck: dict) -> dict:
+    "A fork's checkpoint with a skip over another classical fill than the run's, given the run's fill; else `ck`."
+    old, new = ck["config"]["generator"]["skip"], run.cfg.generator.skip
+    if ck.get("run_id") == run.run_id or old == new or "none" in (old, new): return ck
+    return {**ck, "config": {**ck["config"], "generator": {**ck["config"]["generator"], "skip": new}}}
+
 def restore_run(run: Run, ck: dict) -> None:
     "Load a checkpoint into a freshly built run; refuses one made with another configuration or world size."
-    ck = _widen_fork(run, ck)
+    ck = _widen_fork(run, _refill_fork(run, ck))
     diff = config_diff(ck["config"], config_to_dict(run.cfg))
     if diff:
         raise ValueError(f"checkpoint was made with another configuration of {sorted(diff)} (checkpoint, now): "
@@ -381,8 +387,12 @@ def _keep_last_good(run: Run, ckdir: Path, good_since: bool) -> str:
     return f"the last good checkpoint {found[0]} (step {found[1]['step']}) is kept"
 
 def _finish(run: Run, out: Path, log: RunLog | None) -> None:
-    "metrics.csv and the loss curves (rank 0)."
+    "metrics.csv, the loss curves and when (at which step) the run stopped, in run.json (rank 0)."
     if log is None: return
+    info = read_run_info(out) or {}
+    if info.get("run_id") == run.run_id:    # the wall time a clone cannot take from the files' modification times
+        info.update(stopped=time.strftime("%Y-%m-%d %H:%M:%S"), stopped_step=run.step)
+        atomic_write_text(json.dumps(info, indent=2, default=str), out / "run.json")
     log.write_csv()
     if log.rows:
         keys = [k for k in ("g_total", *TERMS, "critic", "val_psnr") if any(k in r for r in log.rows)]

@@ -64,3 +64,12 @@ def test_train_stages_in_order(tmp_path, monkeypatch):
     assert [c[c.index("--preset") + 1] for c in calls] == [p for p, _, _ in tool.STAGES]
     assert [c[c.index("--out") + 1] for c in calls] == [str(f) for f in folders]
     assert [c[-1] for c in calls] == ["auto"] + [str(f / "checkpoints") for f in folders[:-1]]
+
+
+def test_hours_from_stopped(tmp_path, capsys):
+    "Hours run to run.json's `stopped` time when it is there (a clone keeps it), else to the log's mtime, said so."
+    info = _run(tmp_path / "a", "a", range(0, 3), 8)
+    assert tool._hours(tmp_path / "a", {**info, "stopped": "2026-11-28 02:30:00"}) == pytest.approx(2.5)
+    assert capsys.readouterr().out == ""
+    tool._hours(tmp_path / "a", info)
+    assert "has no 'stopped' time" in capsys.readouterr().out

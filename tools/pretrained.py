@@ -73,9 +73,14 @@ def train_stages(results: Path) -> None:
 
 
 def _hours(folder: Path, info: dict) -> float:
-    "Wall hours of a run folder: from its creation to its last log line."
+    "Wall hours of a run folder: from its creation to when it stopped (run.json), else to its last log line."
     created = datetime.datetime.fromisoformat(info["created"])
-    ended = datetime.datetime.fromtimestamp((folder / "log.jsonl").stat().st_mtime)
+    if "stopped" in info: ended = datetime.datetime.fromisoformat(info["stopped"])
+    else:   # runs before `stopped` was recorded: a clone or a checkout resets this time
+        log = folder / "log.jsonl"
+        print(f"pretrained: {folder / 'run.json'} has no 'stopped' time; the hours run to {log}'s modification time, "
+              "which is wrong if the file was cloned or checked out since", flush=True)
+        ended = datetime.datetime.fromtimestamp(log.stat().st_mtime)
     return (ended - created).total_seconds() / 3600
 
 
@@ -100,16 +105,25 @@ def val_windows(info: dict) -> int:
     return info["config"]["train"].get("val_windows", 1)
 
 
+def _per_video(vs: dict) -> str:
+    return "; ".join(
+        f"{v}: ΔPSNR {d['psnr']:+.2f} dB (fovea {d['psnr_fovea']:+.2f}, periphery {d['psnr_periphery']:+.2f})"
+        + (f", ΔLPIPS {d['lpips']:+.4f}" if "lpips" in d else "") for v, d in vs["by_video"].items())
+
+
 def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list,
-           hist: tuple[list[dict], float, list[dict]], earlier: list[Path], preset: str = STAGES[-1][0]) -> str:
-    "The run folder's README.md, from the files this script and training wrote; `hist` is `history`'s answer."
+           hist: tuple[list[dict], float, list[dict]], earlier: list[Path], preset: str = STAGES[-1][0],
+           vs_keep: dict | None = None) -> str:
+    """The run folder's README.md, from the files this script and training wrote; `hist` is `history`'s answer,
+    `vs_keep` the model against the kept-sample fill (`versus`), where evaluated."""
     from deepfovea_nb.evaluate import ORDER
     log, hours, pinfos = hist
     cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
                "model_mb": round(model.stat().st_size / 1e6, 3), "frames_evaluated": ev["frames"],
-               "vs_st_push_pull": vs, "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
+               "vs_st_push_pull": vs, "vs_st_push_pull_keep": vs_keep,
+               "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
     keys = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")
@@ -147,7 +161,7 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
         f"{what} at {h // s}x{w // s} -> {h}x{w} on "
         f"{len(info['data'])} training clips ({info['windows']} windows of {cfg['generator']['frames']} frames), "
         f"loss terms (weights): " + ", ".join(f"{k} {v:g}" for k, v in info["loss_terms"].items()) + ". "
-        f"Wall time {hours:.2f} h from {'each run' if pinfos else 'the run'}'s creation to its last log line, "
+        f"Wall time {hours:.2f} h from {'each run' if pinfos else 'the run'}'s creation to when it stopped, "
         f"summed (started {infos[0]['created']}); {train_s / 3600:.2f} h inside training steps.",
         "- `run.json` (full config), `log.jsonl` / `metrics.csv` (every step), `loss_curves.png`, `sample_last.png` "
         "(input, prediction, label of the last validation sample)."
@@ -167,9 +181,15 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     out += ["", f"## The bar: the model against `{vs['baseline']}`", "",
             "| criterion | met | measured (mean over videos) |", "|---|---|---|"]
     out += [f"| {c} | {'yes' if ok else '**no**'} | {m} |" for c, ok, m in rows]
-    out += ["", "Per video: " + "; ".join(
-        f"{v}: ΔPSNR {d['psnr']:+.2f} dB (fovea {d['psnr_fovea']:+.2f}, periphery {d['psnr_periphery']:+.2f})"
-        + (f", ΔLPIPS {d['lpips']:+.4f}" if "lpips" in d else "") for v, d in vs["by_video"].items()) + ".", "",
+    out += ["", "Per video: " + _per_video(vs) + "."]
+    if vs_keep is not None:
+        k = vs_keep["mean_over_videos"]
+        out += ["", f"Against `{vs_keep['baseline']}` (the spatio-temporal fill that keeps each pixel's current "
+                "sample, `sampling.FILLS`; not the bar's baseline, reported beside it), mean over videos: "
+                f"ΔPSNR {k['psnr']:+.2f} dB (fovea {k['psnr_fovea']:+.2f}, periphery {k['psnr_periphery']:+.2f})"
+                + (f", ΔLPIPS {k['lpips']:+.4f}" if "lpips" in k else "") + "; per video: " + _per_video(vs_keep)
+                + "."]
+    out += ["",
         "![loss curves](loss_curves.png)", "", "![strip](eval/strip.png)", "", "![eccentricity](eval/eccentricity.png)"]
     return "\n".join(out) + "\n"
 
@@ -211,9 +231,11 @@ def main(argv=None) -> int:
     ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows)
     if ev["lpips_note"]: print(ev["lpips_note"])
     vs = versus(ev)
+    keep = "st_push_pull_keep_bicubic"
+    vs_keep = versus(ev, keep) if keep in ev["video_mean"] else None
     rows = bar_check(vs)
     (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, hist, earlier,
-                                              a.preset))
+                                              a.preset, vs_keep))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
     print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files]))
     return 0
