@@ -1,0 +1,100 @@
+"""Classical fills on real clips: the spatio-temporal push-pull's decay, with and without keeping the current sample.
+
+Scores every (keep, decay) variant of `sampling.classical_fill` (and single-frame push-pull and unmasked bicubic, for
+reference) on the first windows of every shot of the `cpu` preset's training clips and, separately, its validation
+clips, degraded exactly as `evaluate.evaluate_clip` degrades them (same seed, masks and gaze). PSNR over valid pixels,
+also in the fovea band (< 20 label px from the gaze) and the periphery; per video (shots averaged), then the mean over
+videos. This is where `FILLS["st_push_pull_keep"]`'s decay was chosen (on the training clips).
+Writes results/fill_sweep.json and results/fill_sweep.md.
+Usage: python benchmarks/fill_sweep.py [--windows 2] [--decays 0.5 0.75 0.9]
+"""
+import argparse
+import datetime
+import json
+import math
+import platform
+from pathlib import Path
+
+import torch
+
+from deepfovea_nb.config import make_config
+from deepfovea_nb.evaluate import FOVEA_PX
+from deepfovea_nb.frames import VideoWindows
+from deepfovea_nb.metrics import psnr, psnr_by_eccentricity
+from deepfovea_nb.pipeline import make_batch, open_videos
+from deepfovea_nb.sampling import classical_fill, upsample
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def variants(decays: list[float]) -> dict[str, dict]:
+    "name -> classical_fill arguments."
+    out = {"push_pull": {}}
+    for keep in (False, True):
+        out.update({f"st{'_keep' if keep else ''}_{d:g}": {"temporal": True, "keep": keep, "decay": d} for d in decays})
+    return out
+
+
+def score_shot(cfg, frames: list, name: str, fills: dict[str, dict], n_windows: int, seed: int = 0) -> dict:
+    "name -> (psnr, fovea, periphery) of each fill over the first `n_windows` windows of one shot."
+    ds = VideoWindows({name: frames}, cfg.generator.frames, 0)
+    g, gaze, sums = torch.Generator().manual_seed(seed), None, {}
+    n = min(n_windows, len(ds))
+    for i in range(n):
+        b = make_batch(ds, [i], [i == 0], gaze, cfg.data, cfg.degrade, g)
+        gaze, s = b["gaze"], cfg.degrade.scale
+        lr, x, m, label = b["lr"][0], b["input"][0], b["mask"][0], b["label"][0]
+        vt = b["valid"][0].expand(label.shape[0], -1, -1, -1)
+        gaze_hr = (b["gaze_input"] * s + (s - 1) / 2).view(1, 2)
+        recs = {k: classical_fill(x, m, s, **a) for k, a in fills.items()}
+        recs["unmasked_bicubic"] = upsample(lr, "bicubic", s)
+        for k, y in recs.items():
+            fov, per = psnr_by_eccentricity(y, label, gaze_hr, (0, FOVEA_PX, math.inf), valid=vt).mean(0).tolist()
+            row = (float(psnr(y, label, valid=vt).mean()), fov, per)
+            sums[k] = [a + b / n for a, b in zip(sums.get(k, (0, 0, 0)), row)]
+    return sums
+
+
+def sweep(val: bool, fills: dict, n_windows: int) -> dict:
+    "Per video (shots averaged) and the mean over videos, of the training (val=False) or validation clips."
+    cfg = make_config("cpu")
+    vids = {k: v for k, v in open_videos(cfg.data, val=val).items() if len(v) >= cfg.generator.frames}
+    shots: dict[str, list] = {}
+    for k, frames in vids.items():
+        shots.setdefault(k.split("#")[0], []).append(score_shot(cfg, frames, k, fills, n_windows))
+        print(f"fill_sweep: {'val' if val else 'train'} {k}", flush=True)
+    mean = lambda rows: {m: [sum(r[m][j] for r in rows) / len(rows) for j in range(3)] for m in rows[0]}
+    per_video = {v: mean(ss) for v, ss in shots.items()}
+    return {"videos": per_video, "shots": {v: len(ss) for v, ss in shots.items()},
+            "mean_over_videos": mean(list(per_video.values()))}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--windows", type=int, default=2, help="windows per shot (of 6 frames)")
+    ap.add_argument("--decays", type=float, nargs="+", default=[0.5, 0.75, 0.9])
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    fills = variants(a.decays)
+    res = {"what": "PSNR (all, fovea < 20 label px, periphery) of classical fills, mean over videos",
+           "windows_per_shot": a.windows, "made": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+           "machine": platform.platform(), "torch": torch.__version__,
+           "train": sweep(False, fills, a.windows), "val": sweep(True, fills, a.windows)}
+    (ROOT / "results" / "fill_sweep.json").write_text(json.dumps(res, indent=2))
+    lines = ["# Classical fills: decay, and keeping the current sample", "",
+             f"`python benchmarks/fill_sweep.py --windows {a.windows}`: PSNR in dB over valid pixels, the first "
+             f"{a.windows} windows of every shot, mean over videos (shots averaged per video). `st_<d>`: "
+             "spatio-temporal push-pull, recency-weighted mean with decay d; `st_keep_<d>`: the same, each pixel's "
+             "current sample kept.", ""]
+    for split in ("train", "val"):
+        m = res[split]["mean_over_videos"]
+        lines += [f"## {split} clips ({', '.join(res[split]['videos'])})", "",
+                  "| fill | psnr | fovea | periphery |", "|---|---|---|---|"]
+        lines += [f"| {k} | {v[0]:.3f} | {v[1]:.3f} | {v[2]:.3f} |" for k, v in m.items()] + [""]
+    (ROOT / "results" / "fill_sweep.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
