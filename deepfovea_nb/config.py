@@ -216,6 +216,9 @@ PRESETS: dict[str, dict] = {
 PRESETS["cpu_aug"] = merge(PRESETS["cpu"], {"data": {"augment": True}, "train": {"steps": 5000}})
 PRESETS["cpu_keep"] = merge(PRESETS["cpu_aug"], {"generator": {"skip": "st_push_pull_keep"}, "train": {"steps": 6800},
                                               "optim": {"decay": (5900, 6800)}})
+PRESETS["cpu_psnr"] = merge(PRESETS["cpu_keep"], {"train": {"steps": 8000}, "optim": {"decay": (6800, 8000)},
+                                               "loss": {"weights": {"perceptual": 0.25, "adversarial": 0.0025,
+                                                                    "fft_adversarial": 0.0025}}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 

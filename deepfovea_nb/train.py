@@ -310,9 +310,16 @@ def _refill_fork(run: Run, ck: dict) -> dict:
     if ck.get("run_id") == run.run_id or old == new or "none" in (old, new): return ck
     return {**ck, "config": {**ck["config"], "generator": {**ck["config"]["generator"], "skip": new}}}
 
+def _reweigh_fork(run: Run, ck: dict) -> dict:
+    "A fork's checkpoint whose loss terms have other weights than the run's (the same terms on), given the run's."
+    old, new = ck["config"]["loss"]["weights"], config_to_dict(run.cfg)["loss"]["weights"]
+    on = lambda w: {k for k in TERMS if w.get(k)}
+    if ck.get("run_id") == run.run_id or old == new or on(old) != on(new): return ck
+    return {**ck, "config": {**ck["config"], "loss": {**ck["config"]["loss"], "weights": new}}}
+
 def restore_run(run: Run, ck: dict) -> None:
     "Load a checkpoint into a freshly built run; refuses one made with another configuration or world size."
-    ck = _widen_fork(run, _refill_fork(run, ck))
+    ck = _widen_fork(run, _refill_fork(run, _reweigh_fork(run, ck)))
     diff = config_diff(ck["config"], config_to_dict(run.cfg))
     if diff:
         raise ValueError(f"checkpoint was made with another configuration of {sorted(diff)} (checkpoint, now): "

@@ -73,3 +73,14 @@ def test_hours_from_stopped(tmp_path, capsys):
     assert capsys.readouterr().out == ""
     tool._hours(tmp_path / "a", info)
     assert "has no 'stopped' time" in capsys.readouterr().out
+
+
+def test_ancestors_follow_the_parents(tmp_path):
+    "A run's earlier runs are found by their ids, whatever the order or the other folders given."
+    _run(tmp_path / "base", "b", range(0, 30), None)
+    _run(tmp_path / "mid", "m", range(20, 50), 8, {"run_id": "b", "checkpoint": "x", "step": 20})
+    _run(tmp_path / "side", "s", range(20, 40), 8, {"run_id": "b", "checkpoint": "x", "step": 20})
+    info = _run(tmp_path / "run", "r", range(45, 60), 8, {"run_id": "m", "checkpoint": "y", "step": 45})
+    folders = [tmp_path / d for d in ("run", "side", "mid", "base", "missing")]
+    assert tool.ancestors(info, folders) == [tmp_path / "base", tmp_path / "mid"]
+    assert tool.ancestors(json.loads((tmp_path / "base" / "run.json").read_text()), folders) == []

@@ -1,15 +1,15 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_aug] [--windows 8]
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_keep] [--windows 8]
                                   [--device cpu]
-`make pretrained` (this script with --train) trains the shipped model in two runs, each resumable, the second forked
-from the first one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
-results/pretrained. It then packages the last run (or, with --run and --preset, a run forked from it, e.g.
-`cpu_wide` in results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only,
-`checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips:
-metrics, per-eccentricity curves, strip, for the model and every baseline), loss_curves.png (from step 0, the
-earlier runs' logs included), sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read
-from those files, never typed).
+`make pretrained` (this script with --train) trains the shipped model in three runs, each resumable, each forked
+from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
+results/pretrained_aug, `cpu_keep` into results/pretrained. It then packages the last run (or, with --run and
+--preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in results/pretrained_wide); it writes, into
+that folder: model.pt (the generator and its config only, `checkpoint.export_generator`), eval/ (the report of
+`evaluate.evaluate_run` on the run's validation clips: metrics, per-eccentricity curves, strip, for the model and
+every baseline), loss_curves.png (from step 0, the earlier runs' logs included), sample_last.png, summary.json
+(steps, hours, the bar) and README.md (numbers read from those files, never typed).
 """
 import argparse
 import datetime
@@ -22,9 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = (  # (preset, run folder under results/, what it changes), in training order; the last one is shipped
     ("cpu", "pretrained_base", "the `cpu` recipe"),
-    ("cpu_aug", "pretrained", "the same with `data.augment`: each video seen through a random crop, mirrored half of "
-                              "the time"))
-FORKS = {  # presets tried as a further run forked from the shipped one (`--run` elsewhere, `--preset`)
+    ("cpu_aug", "pretrained_aug", "the same with `data.augment`: each video seen through a random crop, mirrored "
+                                  "half of the time"),
+    ("cpu_keep", "pretrained", "the same with the residual over the spatio-temporal fill that keeps each pixel's "
+                               "current sample (`generator.skip` `st_push_pull_keep`) instead of the recency-weighted "
+                               "mean, and the learning rates decaying linearly to a tenth over the last 900 steps"))
+FORKS = {  # presets tried as a further run forked from one of the stages (`--run` elsewhere, `--preset`)
     "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
                 "`widen_sr` so that the fork starts from the same predictions, and the learning rates decaying "
                 "linearly to a tenth over the last 2000 steps"}
@@ -100,6 +103,16 @@ def history(run: Path, info: dict, earlier: list[Path]) -> tuple[list[dict], flo
     return before + log, hours + phours, pinfos + [pinfo]
 
 
+def ancestors(info: dict, folders: list[Path]) -> list[Path]:
+    "The folders, among `folders`, of the runs `info`'s run was forked from (its parent's parent ...), oldest first."
+    ids = {json.loads((f / "run.json").read_text())["run_id"]: f for f in folders if (f / "run.json").is_file()}
+    out, parent = [], info.get("parent")
+    while parent and parent["run_id"] in ids and ids[parent["run_id"]] not in out:
+        out.insert(0, ids[parent["run_id"]])
+        parent = json.loads((out[0] / "run.json").read_text()).get("parent")
+    return out
+
+
 def val_windows(info: dict) -> int:
     "How many windows a run's `val_psnr` scores (`train.val_windows`; runs before it had one)."
     return info["config"]["train"].get("val_windows", 1)
@@ -131,7 +144,9 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     infos, folders = [*pinfos, info], [*earlier[len(earlier) - len(pinfos):], run]
     notes = {**{preset: note for preset, _, note in STAGES}, **FORKS}
     presets = [p for p, _, _ in STAGES[:len(pinfos)]] + [preset]
-    title = ("The shipped model" if preset == STAGES[-1][0] else f"A run forked from the shipped model: `{preset}`") \
+    stage = [p for p, _, _ in STAGES].index(preset) + 1 if preset in [p for p, _, _ in STAGES] else None
+    title = ("The shipped model" if stage == len(STAGES) else f"Stage {stage} of {len(STAGES)} of the shipped model"
+             if stage else f"A run tried and not shipped: `{preset}`") \
         + " (" + " then ".join(f"`{p}`" for p in presets) + (" presets)" if len(infos) > 1 else " preset)")
     runs = [f"`deepfovea-train --preset {p} --out {rel(f)} --resume "
             f"{rel(folders[n - 1]) / 'checkpoints' if n else 'auto'}`"
@@ -215,9 +230,8 @@ def main(argv=None) -> int:
     from deepfovea_nb.train import plot_losses
     run, results = Path(a.run).resolve(), ROOT / "results"
     if a.train: train_stages(results)
-    folders = [results / d for _, d, _ in STAGES]
-    earlier = folders[:folders.index(run)] if run in folders else folders   # the runs before this one
     info = json.loads((run / "run.json").read_text())
+    earlier = ancestors(info, [results / d for _, d, _ in STAGES])   # the runs before this one
     model = export_generator(run, run / "model.pt")
     print(f"pretrained: {model} ({model.stat().st_size / 1e6:.2f} MB)", flush=True)
     hist = history(run, info, earlier)
