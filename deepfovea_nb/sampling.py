@@ -315,7 +315,7 @@ def st_push_pull(values: Tensor, mask: Tensor, decay: float = 0.5, keep: bool = 
         raise ValueError(f"st_push_pull needs values (T, C, h, w) and mask (T, 1, h, w), got {tuple(values.shape)} "
                          f"and {tuple(mask.shape)}")
     check_number('decay', decay, 0, 1, hi_open=True)
-    v, w = _st_accumulate(values[None], mask[None], decay, keep)
+    v, w = _st_accumulate(values[None], mask[None], decay, check_bool('keep', keep))
     return push_pull(v[0], w[0])
 
 def classical_fill(x: Tensor, mask: Tensor, scale: int = 4, temporal: bool = False, decay: float = 0.5,
@@ -327,7 +327,7 @@ def classical_fill(x: Tensor, mask: Tensor, scale: int = 4, temporal: bool = Fal
     check_number('decay', decay, 0, 1, hi_open=True)
     T, C, h, w = x.shape[-4:]
     xs, ms = x.reshape(-1, T, C, h, w), mask.reshape(-1, T, 1, h, w)
-    if temporal: xs, ms = _st_accumulate(xs, ms, decay, keep)
+    if temporal: xs, ms = _st_accumulate(xs, ms, decay, check_bool('keep', keep))
     filled = push_pull(xs.flatten(0, 1), ms.flatten(0, 1))
     return upsample(filled, 'bicubic', scale).reshape(*x.shape[:-2], scale * h, scale * w)
 

@@ -30,7 +30,9 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
 FORKS = {  # presets tried as a further run forked from one of the stages (`--run` elsewhere, `--preset`)
     "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
                 "`widen_sr` so that the fork starts from the same predictions, and the learning rates decaying "
-                "linearly to a tenth over the last 2000 steps"}
+                "linearly to a tenth over the last 2000 steps",
+    "cpu_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights, the "
+                "learning rates decaying linearly from full to a tenth over its 1200 steps"}
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 
 
