@@ -6,7 +6,11 @@ clips, degraded exactly as `evaluate.evaluate_clip` degrades them (same seed, ma
 also in the fovea band (< 20 label px from the gaze) and the periphery; per video (shots averaged), then the mean over
 videos. This is where `FILLS["st_push_pull_keep"]`'s decay was chosen (on the training clips).
 Writes results/fill_sweep.json and results/fill_sweep.md.
+With --stream, the kept-sample fill is also carried from window to window (`sampling.stream_fill`, `stream_keep_<d>`)
+over more windows per shot: where `FILLS["st_push_pull_keep_stream"]`'s decay was chosen; writes
+results/fill_sweep_stream.json and .md instead.
 Usage: python benchmarks/fill_sweep.py [--windows 2] [--decays 0.5 0.75 0.9]
+       python benchmarks/fill_sweep.py --stream --windows 8 --decays 0.5 0.75 0.85 0.9 0.95
 """
 import argparse
 import datetime
@@ -22,23 +26,24 @@ from deepfovea_nb.evaluate import FOVEA_PX
 from deepfovea_nb.frames import VideoWindows
 from deepfovea_nb.metrics import psnr, psnr_by_eccentricity
 from deepfovea_nb.pipeline import make_batch, open_videos
-from deepfovea_nb.sampling import classical_fill, upsample
+from deepfovea_nb.sampling import classical_fill, stream_fill, upsample
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def variants(decays: list[float]) -> dict[str, dict]:
-    "name -> classical_fill arguments."
+def variants(decays: list[float], stream: bool = False) -> dict[str, dict]:
+    "name -> classical_fill arguments (with `stream`: 'stream': True for the kept-sample fill carried across windows)."
     out = {"push_pull": {}}
     for keep in (False, True):
         out.update({f"st{'_keep' if keep else ''}_{d:g}": {"temporal": True, "keep": keep, "decay": d} for d in decays})
+    if stream: out.update({f"stream_keep_{d:g}": {"keep": True, "decay": d, "stream": True} for d in decays})
     return out
 
 
 def score_shot(cfg, frames: list, name: str, fills: dict[str, dict], n_windows: int, seed: int = 0) -> dict:
     "name -> (psnr, fovea, periphery) of each fill over the first `n_windows` windows of one shot."
     ds = VideoWindows({name: frames}, cfg.generator.frames, 0)
-    g, gaze, sums = torch.Generator().manual_seed(seed), None, {}
+    g, gaze, sums, carries = torch.Generator().manual_seed(seed), None, {}, {}
     n = min(n_windows, len(ds))
     for i in range(n):
         b = make_batch(ds, [i], [i == 0], gaze, cfg.data, cfg.degrade, g)
@@ -46,7 +51,9 @@ def score_shot(cfg, frames: list, name: str, fills: dict[str, dict], n_windows: 
         lr, x, m, label = b["lr"][0], b["input"][0], b["mask"][0], b["label"][0]
         vt = b["valid"][0].expand(label.shape[0], -1, -1, -1)
         gaze_hr = (b["gaze_input"] * s + (s - 1) / 2).view(1, 2)
-        recs = {k: classical_fill(x, m, s, **a) for k, a in fills.items()}
+        recs = {k: classical_fill(x, m, s, **a) for k, a in fills.items() if not a.get("stream")}
+        for k, a in fills.items():
+            if a.get("stream"): recs[k], carries[k] = stream_fill(x, m, carries.get(k), s, a["decay"], a["keep"])
         recs["unmasked_bicubic"] = upsample(lr, "bicubic", s)
         for k, y in recs.items():
             fov, per = psnr_by_eccentricity(y, label, gaze_hr, (0, FOVEA_PX, math.inf), valid=vt).mean(0).tolist()
@@ -73,25 +80,28 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--windows", type=int, default=2, help="windows per shot (of 6 frames)")
     ap.add_argument("--decays", type=float, nargs="+", default=[0.5, 0.75, 0.9])
+    ap.add_argument("--stream", action="store_true", help="also the kept-sample fill carried across windows")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    fills = variants(a.decays)
+    fills, stem = variants(a.decays, a.stream), "fill_sweep_stream" if a.stream else "fill_sweep"
     res = {"what": "PSNR (all, fovea < 20 label px, periphery) of classical fills, mean over videos",
            "windows_per_shot": a.windows, "made": datetime.datetime.now(datetime.timezone.utc).isoformat(),
            "machine": platform.platform(), "torch": torch.__version__,
            "train": sweep(False, fills, a.windows), "val": sweep(True, fills, a.windows)}
-    (ROOT / "results" / "fill_sweep.json").write_text(json.dumps(res, indent=2))
+    (ROOT / "results" / f"{stem}.json").write_text(json.dumps(res, indent=2))
     lines = ["# Classical fills: decay, and keeping the current sample", "",
-             f"`python benchmarks/fill_sweep.py --windows {a.windows}`: PSNR in dB over valid pixels, the first "
+             f"`python benchmarks/fill_sweep.py {'--stream ' if a.stream else ''}--windows {a.windows} --decays "
+             f"{' '.join(f'{d:g}' for d in a.decays)}`: PSNR in dB over valid pixels, the first "
              f"{a.windows} windows of every shot, mean over videos (shots averaged per video). `st_<d>`: "
              "spatio-temporal push-pull, recency-weighted mean with decay d; `st_keep_<d>`: the same, each pixel's "
-             "current sample kept.", ""]
+             "current sample kept" + ("; `stream_keep_<d>`: the same carried from each window to the next, as "
+                                      "a display streaming the video has it." if a.stream else "."), ""]
     for split in ("train", "val"):
         m = res[split]["mean_over_videos"]
         lines += [f"## {split} clips ({', '.join(res[split]['videos'])})", "",
                   "| fill | psnr | fovea | periphery |", "|---|---|---|---|"]
         lines += [f"| {k} | {v[0]:.3f} | {v[1]:.3f} | {v[2]:.3f} |" for k, v in m.items()] + [""]
-    (ROOT / "results" / "fill_sweep.md").write_text("\n".join(lines))
+    (ROOT / "results" / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
 

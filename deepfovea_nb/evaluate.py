@@ -34,16 +34,19 @@ __all__ = ['BASELINES', 'EDGES', 'FOVEA_PX', 'ORDER', 'baselines', 'evaluate_cli
 
 # %% ../nbs/06_evaluate.ipynb #ff68b3f1
 BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic",
-             "st_push_pull_keep_bicubic", "unmasked_bicubic")
+             "st_push_pull_keep_bicubic", "st_push_pull_keep_stream_bicubic", "unmasked_bicubic")
 
-def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay: float = 0.5) -> dict[str, Tensor]:
-    "The baseline reconstructions of a window's (T, C, h, w) low-res input: name -> (T, C, scale*h, scale*w)."
+def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay: float = 0.5,
+              carry: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor]:
+    """The baseline reconstructions of a window's (T, C, h, w) low-res input, the streamed fill continuing from
+    `carry` (None: a fresh stream): (name -> (T, C, scale*h, scale*w), the carry for the next window)."""
     fill = lambda temporal: classical_fill(masked_lr, mask, scale, temporal=temporal, decay=decay)
+    streamed, carry = named_fill(masked_lr, mask, "st_push_pull_keep_stream", scale, carry)
     return {"masked_bilinear": upsample(masked_lr, "bilinear", scale),
             "masked_bicubic": upsample(masked_lr, "bicubic", scale),
             "push_pull_bicubic": fill(False), "st_push_pull_bicubic": fill(True),
-            "st_push_pull_keep_bicubic": named_fill(masked_lr, mask, "st_push_pull_keep", scale),
-            "unmasked_bicubic": upsample(lr, "bicubic", scale)}
+            "st_push_pull_keep_bicubic": named_fill(masked_lr, mask, "st_push_pull_keep", scale)[0],
+            "st_push_pull_keep_stream_bicubic": streamed, "unmasked_bicubic": upsample(lr, "bicubic", scale)}, carry
 
 # %% ../nbs/06_evaluate.ipynb #cde75595
 EDGES = (0, 20, 40, 80, 160, 10_000)   # eccentricity bands in label pixels
@@ -55,12 +58,12 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
     "Model (if given) and baselines on the first `n_windows` consecutive windows of one video's `frames`."
     ds = VideoWindows({name: frames}, cfg.generator.frames, 0)
     n_windows = min(n_windows, len(ds))
-    g, gaze, state, outs = torch.Generator().manual_seed(seed), None, None, {}
+    g, gaze, state, carry, outs = torch.Generator().manual_seed(seed), None, None, None, {}
     for i in range(n_windows):
         b = make_batch(ds, [i], [i == 0], gaze, cfg.data, cfg.degrade, g)
         gaze = b["gaze"]
         lr, x, mask = b["lr"][0], b["input"][0], b["mask"][0]
-        rec = baselines(lr, x, mask, cfg.degrade.scale)
+        rec, carry = baselines(lr, x, mask, cfg.degrade.scale, carry=carry)
         if G is not None:
             xb, mb = b["input"].to(device), b["mask"].to(device)
             with torch.no_grad():
@@ -121,8 +124,8 @@ def evaluate_videos(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path 
             "lpips_note": note, "clips": seqs[0]["clips"]}
 
 # %% ../nbs/06_evaluate.ipynb #0b67c39d
-ORDER = ("model", "st_push_pull_bicubic", "st_push_pull_keep_bicubic", "push_pull_bicubic", "masked_bicubic",
-         "masked_bilinear", "unmasked_bicubic")
+ORDER = ("model", "st_push_pull_bicubic", "st_push_pull_keep_bicubic", "st_push_pull_keep_stream_bicubic",
+         "push_pull_bicubic", "masked_bicubic", "masked_bilinear", "unmasked_bicubic")
 
 def metrics_table(ev: dict) -> str:
     "A markdown table of the evaluation: one row per method."

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .blocks import make_norm, up2
 from .checks import check_bool, check_choice, check_ints, check_number
 from .ops import ModulatedDeformConv2d
-from .sampling import FILLS, named_fill
+from .sampling import FILLS, named_fill, streams
 
 # %% auto #0
 __all__ = ['NORMS', 'HEADS', 'INIT_STATES', 'SHAPE_CHANGES', 'SKIPS', 'GeneratorConfig', 'EncoderBlock', 'initial_state',
@@ -216,15 +216,23 @@ class RecurrentUNet(nn.Module):
 
     # --- recurrent state: data of the videos, passed in and returned, never stored here
     def state_shapes(self, batch: int, height: int, width: int) -> list[tuple[int, int, int, int]]:
-        "Shapes of the temporal blocks' states for `batch` clips of height x width frames."
+        """Shapes of the temporal blocks' states for `batch` clips of height x width frames, then, with a skip over
+        a fill that `streams`, the fill's carry (batch, in_channels + 1, height, width)."""
         n = len(self.encoder) - 1  # the first state is at 1/2**n of the input resolution
-        return [(batch, c, height >> (n - i), width >> (n - i)) for i, c in enumerate(self.cfg.decoder_channels)]
+        carry = [(batch, self.cfg.in_channels + 1, height, width)] if self.streams_fill else []
+        return [(batch, c, height >> (n - i), width >> (n - i)) for i, c in enumerate(self.cfg.decoder_channels)] + carry
+
+    @property
+    def streams_fill(self) -> bool:
+        "Whether the skip's classical fill carries its samples across windows (in the state's last entry)."
+        return self.cfg.skip != "none" and streams(self.cfg.skip)
 
     def init_state(self, x: Tensor, generator: torch.Generator | None = None) -> list[Tensor]:
         "Fresh state for clip `x` (B, T, 3, h, w): N(0, init_std) drawn with `generator` (None: global RNG), or zeros."
         c = self.cfg
         shapes = self.state_shapes(x.shape[0], x.shape[-2], x.shape[-1])
-        return [initial_state(s, c.init_state, c.init_std, generator, x.device, x.dtype) for s in shapes]
+        carry = [torch.zeros(shapes.pop(), device=x.device, dtype=x.dtype)] if self.streams_fill else []  # no samples
+        return [initial_state(s, c.init_state, c.init_std, generator, x.device, x.dtype) for s in shapes] + carry
 
     def restart(self, state: list[Tensor] | None, x: Tensor, new_video: Tensor | bool = False,
                 generator: torch.Generator | None = None) -> list[Tensor]:
@@ -239,22 +247,27 @@ class RecurrentUNet(nn.Module):
         if new_video or state is None: return self.init_state(x, generator)
         why = self._state_error(state, x)
         if why is not None:
-            if self.cfg.on_shape_change == "reset" and len(state) == len(self.decoder):
+            if self.cfg.on_shape_change == "reset" and len(state) == len(self._shapes(x)):
                 return self.init_state(x, generator)
             raise ValueError(why)
         state = [s.detach().to(x.device) for s in state]
         if mask is None: return state
         return [torch.where(mask, f, s.to(f)) for f, s in zip(self.init_state(x, generator), state)]
 
+    def _shapes(self, x: Tensor) -> list[tuple[int, int, int, int]]:
+        return self.state_shapes(x.shape[0], x.shape[-2], x.shape[-1])
+
     def _state_error(self, state: Sequence[Tensor], x: Tensor) -> str | None:
         "Why `state` cannot be carried into clip `x`, or None."
-        if len(state) != len(self.decoder):
-            return f"expected {len(self.decoder)} states (one per temporal block), got {len(state)}"
-        have, want = [tuple(s.shape) for s in state], self.state_shapes(x.shape[0], x.shape[-2], x.shape[-1])
+        want = self._shapes(x)
+        if len(state) != len(want):
+            what = " and the fill's carry" if self.streams_fill else ""
+            return f"expected {len(want)} states (one per temporal block{what}), got {len(state)}"
+        have = [tuple(s.shape) for s in state]
         if have == want: return None
-        k = len(self.encoder) - len(self.decoder)  # the last state is at 1/2**k of the input resolution
-        was, now = f"{have[-1][2] << k}x{have[-1][3] << k}", f"{want[-1][2] << k}x{want[-1][3] << k}"
-        return (f"the recurrent state was built for batch {have[-1][0]} at {was} but this clip is batch {want[-1][0]} "
+        d, k = len(self.decoder) - 1, len(self.encoder) - len(self.decoder)  # the last block's is at 1/2**k
+        was, now = f"{have[d][2] << k}x{have[d][3] << k}", f"{want[d][2] << k}x{want[d][3] << k}"
+        return (f"the recurrent state was built for batch {have[d][0]} at {was} but this clip is batch {want[d][0]} "
                 f"at {now}: start a new video with G.restart(state, x, new_video=True) (or state=None), "
                 f"or use GeneratorConfig(on_shape_change='reset') to let G.restart do it")
 
@@ -322,7 +335,8 @@ class RecurrentUNet(nn.Module):
     def forward(self, x: Tensor, state: list[Tensor] | None = None,
                 mask: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
         """x: (B, T, 3, h, w) foveated low-res clip, T a multiple of F, h and w divisible by 32; state: the one
-        this clip starts from (`init_state`, `restart` or a previous call; None: `init_state(x)`); mask:
+        this clip starts from (`init_state`, `restart` or a previous call; None: `init_state(x)`; with a skip
+        over a fill that streams, its last entry is the fill's carry); mask:
         (B, T, 1, h, w) validity of x's pixels, required with `mask_channel` or a skip, ignored otherwise
         -> (y: (B, T, 3, 4h, 4w), the state after the last window, detached)."""
         self._check(x, mask)
@@ -332,9 +346,13 @@ class RecurrentUNet(nn.Module):
             xw = x[:, n * f:(n + 1) * f]  # one window (B, F, 3, h, w)
             mw = mask[:, n * f:(n + 1) * f].to(x) if self.needs_mask else None  # x's dtype and device
             inp = torch.cat([xw, mw], 2) if c.mask_channel else xw  # (B, F, 3 or 4, h, w)
-            y, state = self._window(inp.flatten(1, 2), state)  # frames stacked on channels, frame-major
+            y, blocks = self._window(inp.flatten(1, 2), state[:len(self.decoder)])  # frames stacked on channels
             y = y.unflatten(1, (f, c.in_channels))
-            if c.skip != "none": y = y + named_fill(xw, mw, c.skip, c.scale)
+            carry = state[-1] if self.streams_fill else None
+            if c.skip != "none":
+                fill, carry = named_fill(xw, mw, c.skip, c.scale, carry)
+                y = y + fill
+            state = blocks + ([carry] if carry is not None else [])
             ys.append(y)
         return torch.cat(ys, 1), state
 

@@ -305,9 +305,9 @@ def reconstruct_stream(frames: Iterable[tuple[Tensor, bool]], gaze: Tensor, cfg:
     device = torch.device(device)
     if isinstance(model, str): check_choice("method", model, BASELINE_FILLS)
     g_mask, g_state = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
-    state, buf, cuts, start = None, [], [], 0
+    state, carry, buf, cuts, start = None, None, [], [], 0
     def run(buf: list[Tensor], cuts: list[bool]) -> Iterator[dict]:
-        nonlocal state
+        nonlocal state, carry
         n = len(buf)
         with _timed(times, "degrade"), _threads(threads):   # whole windows: worth the threads, like the model
             hr = scale_frames(torch.stack(buf + buf[-1:] * (window - n)), frame_scale)   # the last frame repeated
@@ -316,7 +316,8 @@ def reconstruct_stream(frames: Iterable[tuple[Tensor, bool]], gaze: Tensor, cfg:
             d = degrade(hr, cfg, gaze=torch.cat([gz, gz[-1:].expand(window - n, 2)]), generator=g_mask)
         with _timed(times, "model"), _threads(threads):
             if isinstance(model, str):
-                y = named_fill(d["input"], d["mask"], model, cfg.scale)
+                if cuts[0]: carry = None                        # a streamed fill starts afresh at a cut too
+                y, carry = named_fill(d["input"], d["mask"], model, cfg.scale, carry)
             else:
                 x, m = d["input"][None].to(device), d["mask"][None].to(device)
                 with torch.no_grad(), _autocast(device, precision):

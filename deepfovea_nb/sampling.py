@@ -16,7 +16,8 @@ from .checks import check_bool, check_choice, check_number
 __all__ = ['SEED_FOVEA', 'CONTINUOUS_FOVEA', 'FILLS', 'fit_to', 'round_to_multiple', 'downsample', 'FoveaConfig', 'density',
            'Display', 'eccentricity', 'density_map', 'fovea_mask', 'sample_gaze', 'fixed_gaze', 'scripted_gaze',
            'gaze_track', 'DegradeConfig', 'effective_margin', 'degrade', 'scale_degrade', 'upsample', 'push_pull',
-           'st_push_pull', 'classical_fill', 'named_fill', 'fovea_excess', 'expected_fraction']
+           'st_push_pull', 'stream_fill', 'classical_fill', 'streams', 'named_fill', 'fovea_excess',
+           'expected_fraction']
 
 # %% ../nbs/00b_sampling.ipynb #cf45d0c1
 def fit_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -298,16 +299,18 @@ def push_pull(values: Tensor, mask: Tensor) -> Tensor:
     return est
 
 # %% ../nbs/00b_sampling.ipynb #a1d6e3f8
-def _st_accumulate(values: Tensor, mask: Tensor, decay: float, keep: bool = False) -> tuple[Tensor, Tensor]:
-    "Causal recency-weighted samples of (N, T, C, h, w) clips: the value and confidence each frame sees."
-    acc_v, acc_w, vs, ws = 0, 0, [], []
+def _st_accumulate(values: Tensor, mask: Tensor, decay: float, keep: bool = False,
+                   carry: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """Causal recency-weighted samples of (N, T, C, h, w) clips, continuing from `carry` (N, C + 1, h, w) if given:
+    the value and confidence each frame sees, and the carry after the last frame."""
+    acc_v, acc_w, vs, ws = (0, 0, [], []) if carry is None else (*carry.split([values.shape[2], 1], 1), [], [])
     for t in range(values.shape[1]):
         m = mask[:, t].to(values.dtype).clamp(0, 1)
         acc_v, acc_w = decay * acc_v + m * values[:, t], decay * acc_w + m
         v = acc_v / acc_w.clamp_min(1e-12)
         if keep: v = m * values[:, t] + (1 - m) * v      # a pixel sampled now shows its own sample
         vs.append(v); ws.append(acc_w.clamp(max=1))
-    return torch.stack(vs, 1), torch.stack(ws, 1)
+    return torch.stack(vs, 1), torch.stack(ws, 1), torch.cat([acc_v, acc_w], 1)
 
 def st_push_pull(values: Tensor, mask: Tensor, decay: float = 0.5, keep: bool = False) -> Tensor:
     "Spatio-temporal push-pull of a clip (T, C, h, w) sampled where mask (T, 1, h, w): frame t uses frames s <= t."
@@ -315,30 +318,52 @@ def st_push_pull(values: Tensor, mask: Tensor, decay: float = 0.5, keep: bool = 
         raise ValueError(f"st_push_pull needs values (T, C, h, w) and mask (T, 1, h, w), got {tuple(values.shape)} "
                          f"and {tuple(mask.shape)}")
     check_number('decay', decay, 0, 1, hi_open=True)
-    v, w = _st_accumulate(values[None], mask[None], decay, check_bool('keep', keep))
+    v, w, _ = _st_accumulate(values[None], mask[None], decay, check_bool('keep', keep))
     return push_pull(v[0], w[0])
+
+def stream_fill(x: Tensor, mask: Tensor, carry: Tensor | None = None, scale: int = 4, decay: float = 0.5,
+                keep: bool = False) -> tuple[Tensor, Tensor]:
+    """Spatio-temporal fill of (..., T, 3, h, w) samples where mask (..., T, 1, h, w), continuing the stream whose
+    state after the previous window is `carry` (..., 4, h, w) (None or zeros: a fresh stream)
+    -> ((..., T, 3, scale*h, scale*w), the carry after this window)."""
+    if x.ndim < 4 or tuple(mask.shape) != (*x.shape[:-3], 1, *x.shape[-2:]):
+        raise ValueError(f"the classical fill needs x (..., T, C, h, w) and mask (..., T, 1, h, w), got "
+                         f"{tuple(x.shape)} and {tuple(mask.shape)}")
+    check_number('decay', decay, 0, 1, hi_open=True)
+    T, C, h, w = x.shape[-4:]
+    if carry is not None and tuple(carry.shape) != (*x.shape[:-4], C + 1, h, w):
+        raise ValueError(f"carry {tuple(carry.shape)} is not the state of a stream of {tuple(x.shape)} windows: "
+                         f"expected {(*x.shape[:-4], C + 1, h, w)} (None starts a fresh stream)")
+    xs, ms = x.reshape(-1, T, C, h, w), mask.reshape(-1, T, 1, h, w)
+    cs = None if carry is None else carry.reshape(-1, C + 1, h, w).to(x)
+    v, wt, cs = _st_accumulate(xs, ms, decay, check_bool('keep', keep), cs)
+    filled = upsample(push_pull(v.flatten(0, 1), wt.flatten(0, 1)), 'bicubic', scale)
+    return filled.reshape(*x.shape[:-2], scale * h, scale * w), cs.reshape(*x.shape[:-4], C + 1, h, w)
 
 def classical_fill(x: Tensor, mask: Tensor, scale: int = 4, temporal: bool = False, decay: float = 0.5,
                    keep: bool = False) -> Tensor:
     "(..., T, 3, h, w) samples where mask (..., T, 1, h, w) → (..., T, 3, scale*h, scale*w): (st_)push_pull, bicubic."
-    if x.ndim < 4 or tuple(mask.shape) != (*x.shape[:-3], 1, *x.shape[-2:]):
-        raise ValueError(f"classical_fill needs x (..., T, C, h, w) and mask (..., T, 1, h, w), got {tuple(x.shape)} "
-                         f"and {tuple(mask.shape)}")
     check_number('decay', decay, 0, 1, hi_open=True)
-    T, C, h, w = x.shape[-4:]
-    xs, ms = x.reshape(-1, T, C, h, w), mask.reshape(-1, T, 1, h, w)
-    if temporal: xs, ms = _st_accumulate(xs, ms, decay, check_bool('keep', keep))
-    filled = push_pull(xs.flatten(0, 1), ms.flatten(0, 1))
-    return upsample(filled, 'bicubic', scale).reshape(*x.shape[:-2], scale * h, scale * w)
+    return stream_fill(x, mask, None, scale, decay if temporal else 0.0, keep)[0]
 
 # %% ../nbs/00b_sampling.ipynb #c60a3394
 FILLS: dict[str, dict] = {"push_pull": {}, "st_push_pull": {"temporal": True},
-                          "st_push_pull_keep": {"temporal": True, "keep": True, "decay": 0.75}}
+                          "st_push_pull_keep": {"temporal": True, "keep": True, "decay": 0.75},
+                          "st_push_pull_keep_stream": {"temporal": True, "keep": True, "decay": 0.75, "stream": True}}
 
-def named_fill(x: Tensor, mask: Tensor, name: str, scale: int = 4) -> Tensor:
-    "`classical_fill` of (..., T, 3, h, w) samples with the settings `FILLS[name]`: (..., T, 3, scale*h, scale*w)."
+def streams(name: str) -> bool:
+    "Whether the fill `FILLS[name]` carries its samples from one window to the next (`named_fill`'s `carry`)."
     check_choice("fill", name, tuple(FILLS))
-    return classical_fill(x, mask, scale, **FILLS[name])
+    return FILLS[name].get("stream", False)
+
+def named_fill(x: Tensor, mask: Tensor, name: str, scale: int = 4,
+               carry: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+    """The fill `FILLS[name]` of (..., T, 3, h, w) samples where mask (..., T, 1, h, w) -> ((..., T, 3, scale*h,
+    scale*w), the carry for the next window: `stream_fill`'s if the fill `streams`, else None)."""
+    kw = {k: v for k, v in FILLS[name].items() if k != "stream"} if streams(name) else FILLS[name]
+    if streams(name): return stream_fill(x, mask, carry, scale, kw["decay"], kw["keep"])
+    if carry is not None: raise ValueError(f"the fill {name!r} starts afresh in every window: it takes no carry")
+    return classical_fill(x, mask, scale, **kw), None
 
 # %% ../nbs/00b_sampling.ipynb #50455659
 def fovea_excess(cfg: FoveaConfig = SEED_FOVEA) -> float:

@@ -24,6 +24,7 @@ from torch.profiler import record_function
 from tqdm import tqdm  # text, not a widget: papermill streams it to the terminal (tools/demo.py)
 
 from .pipeline import make_batch, open_windows, resolve_source, stream_step, val_picks
+from .sampling import streams
 from .discriminators import FFTDiscriminator, SpatioTemporalDiscriminator
 from .generator import _widen_error, widen_sr
 from .losses import TERMS, GeneratorLoss, d_logistic_loss
@@ -308,7 +309,9 @@ def _refill_fork(run: Run, ck: dict) -> dict:
     "A fork's checkpoint with a skip over another classical fill than the run's, given the run's fill; else `ck`."
     old, new = ck["config"]["generator"]["skip"], run.cfg.generator.skip
     if ck.get("run_id") == run.run_id or old == new or "none" in (old, new): return ck
-    return {**ck, "config": {**ck["config"], "generator": {**ck["config"]["generator"], "skip": new}}}
+    ck = {**ck, "config": {**ck["config"], "generator": {**ck["config"]["generator"], "skip": new}}}
+    if streams(old) == streams(new): return ck
+    return {**ck, "ranks": [{**r, "g_state": None} for r in ck["ranks"]]}   # the state has (no) carry: start afresh
 
 def _reweigh_fork(run: Run, ck: dict) -> dict:
     "A fork's checkpoint whose loss terms have other weights than the run's (the same terms on), given the run's."

@@ -1,12 +1,12 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_keep] [--windows 8]
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream] [--windows 8]
                                   [--device cpu]
-`make pretrained` (this script with --train) trains the shipped model in three runs, each resumable, each forked
+`make pretrained` (this script with --train) trains the shipped model in four runs, each resumable, each forked
 from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
-results/pretrained_aug, `cpu_keep` into results/pretrained. It then packages the last run (or, with --run and
---preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in results/pretrained_wide); it writes, into
-that folder: model.pt (the generator and its config only, `checkpoint.export_generator`), eval/ (the report of
+results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained. It then
+packages the last run (or, with --run and --preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in
+results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only, `checkpoint.export_generator`), eval/ (the report of
 `evaluate.evaluate_run` on the run's validation clips: metrics, per-eccentricity curves, strip, for the model and
 every baseline), loss_curves.png (from step 0, the earlier runs' logs included), sample_last.png, summary.json
 (steps, hours, the bar) and README.md (numbers read from those files, never typed).
@@ -24,9 +24,14 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
     ("cpu", "pretrained_base", "the `cpu` recipe"),
     ("cpu_aug", "pretrained_aug", "the same with `data.augment`: each video seen through a random crop, mirrored "
                                   "half of the time"),
-    ("cpu_keep", "pretrained", "the same with the residual over the spatio-temporal fill that keeps each pixel's "
-                               "current sample (`generator.skip` `st_push_pull_keep`) instead of the recency-weighted "
-                               "mean, and the learning rates decaying linearly to a tenth over the last 900 steps"))
+    ("cpu_keep", "pretrained_keep", "the same with the residual over the spatio-temporal fill that keeps each "
+                                    "pixel's current sample (`generator.skip` `st_push_pull_keep`) instead of the "
+                                    "recency-weighted mean, and the learning rates decaying linearly to a tenth over "
+                                    "the last 900 steps"),
+    ("cpu_stream", "pretrained", "the same with that fill carried from each window to the next (`generator.skip` "
+                                 "`st_push_pull_keep_stream`), as the model carries its recurrent state, instead of "
+                                 "starting afresh in every window, the learning rates again decaying to a tenth over "
+                                 "the last 900 steps"))
 FORKS = {  # presets tried as a further run forked from one of the stages (`--run` elsewhere, `--preset`)
     "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
                 "`widen_sr` so that the fork starts from the same predictions, and the learning rates decaying "
@@ -34,6 +39,9 @@ FORKS = {  # presets tried as a further run forked from one of the stages (`--ru
     "cpu_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights, the "
                 "learning rates decaying linearly from full to a tenth over its 1200 steps"}
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
+BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
+    "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
+    "st_push_pull_keep_stream_bicubic": "the same fill carried across windows, as the model carries its state"}
 
 
 def bar_check(vs: dict) -> list[tuple[str, bool, str]]:
@@ -128,16 +136,16 @@ def _per_video(vs: dict) -> str:
 
 def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list,
            hist: tuple[list[dict], float, list[dict]], earlier: list[Path], preset: str = STAGES[-1][0],
-           vs_keep: dict | None = None) -> str:
+           vs_fills: dict | None = None) -> str:
     """The run folder's README.md, from the files this script and training wrote; `hist` is `history`'s answer,
-    `vs_keep` the model against the kept-sample fill (`versus`), where evaluated."""
+    `vs_fills` the model against each fill of `BESIDE` that was evaluated (`versus`)."""
     from deepfovea_nb.evaluate import ORDER
     log, hours, pinfos = hist
     cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
                "model_mb": round(model.stat().st_size / 1e6, 3), "frames_evaluated": ev["frames"],
-               "vs_st_push_pull": vs, "vs_st_push_pull_keep": vs_keep,
+               "vs_st_push_pull": vs, "vs_fills": vs_fills or {},
                "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
@@ -199,13 +207,12 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
             "| criterion | met | measured (mean over videos) |", "|---|---|---|"]
     out += [f"| {c} | {'yes' if ok else '**no**'} | {m} |" for c, ok, m in rows]
     out += ["", "Per video: " + _per_video(vs) + "."]
-    if vs_keep is not None:
-        k = vs_keep["mean_over_videos"]
-        out += ["", f"Against `{vs_keep['baseline']}` (the spatio-temporal fill that keeps each pixel's current "
-                "sample, `sampling.FILLS`; not the bar's baseline, reported beside it), mean over videos: "
-                f"ΔPSNR {k['psnr']:+.2f} dB (fovea {k['psnr_fovea']:+.2f}, periphery {k['psnr_periphery']:+.2f})"
-                + (f", ΔLPIPS {k['lpips']:+.4f}" if "lpips" in k else "") + "; per video: " + _per_video(vs_keep)
-                + "."]
+    for name, v in (vs_fills or {}).items():
+        k = v["mean_over_videos"]
+        out += ["", f"Against `{name}` ({BESIDE[name]}, `sampling.FILLS`; not the bar's baseline, reported beside "
+                f"it), mean over videos: ΔPSNR {k['psnr']:+.2f} dB (fovea {k['psnr_fovea']:+.2f}, periphery "
+                f"{k['psnr_periphery']:+.2f})" + (f", ΔLPIPS {k['lpips']:+.4f}" if "lpips" in k else "")
+                + "; per video: " + _per_video(v) + "."]
     out += ["",
         "![loss curves](loss_curves.png)", "", "![strip](eval/strip.png)", "", "![eccentricity](eval/eccentricity.png)"]
     return "\n".join(out) + "\n"
@@ -247,11 +254,10 @@ def main(argv=None) -> int:
     ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows)
     if ev["lpips_note"]: print(ev["lpips_note"])
     vs = versus(ev)
-    keep = "st_push_pull_keep_bicubic"
-    vs_keep = versus(ev, keep) if keep in ev["video_mean"] else None
+    vs_fills = {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}
     rows = bar_check(vs)
     (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, hist, earlier,
-                                              a.preset, vs_keep))
+                                              a.preset, vs_fills))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
     print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files]))
     return 0
