@@ -1,15 +1,16 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
 Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream] [--windows 8]
-                                  [--device cpu]
+                                  [--device cpu] [--reuse-eval]
 `make pretrained` (this script with --train) trains the shipped model in four runs, each resumable, each forked
 from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
 results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained. It then
 packages the last run (or, with --run and --preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in
-results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only, `checkpoint.export_generator`), eval/ (the report of
-`evaluate.evaluate_run` on the run's validation clips: metrics, per-eccentricity curves, strip, for the model and
-every baseline), loss_curves.png (from step 0, the earlier runs' logs included), sample_last.png, summary.json
-(steps, hours, the bar) and README.md (numbers read from those files, never typed).
+results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only,
+`checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips: metrics,
+per-eccentricity curves, strip, for the model and every baseline), loss_curves.png (from step 0, the earlier runs'
+logs included), sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read from those files,
+never typed).
 """
 import argparse
 import datetime
@@ -37,7 +38,10 @@ FORKS = {  # presets tried as a further run forked from one of the stages (`--ru
                 "`widen_sr` so that the fork starts from the same predictions, and the learning rates decaying "
                 "linearly to a tenth over the last 2000 steps",
     "cpu_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights, the "
-                "learning rates decaying linearly from full to a tenth over its 1200 steps"}
+                "learning rates decaying linearly from full to a tenth over its 1200 steps",
+    "cpu_stream_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights (as "
+                       "`cpu_psnr`), the learning rates full, then decaying linearly to a tenth over the last 700 "
+                       "steps"}
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
     "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
@@ -231,6 +235,9 @@ def main(argv=None) -> int:
     ap.add_argument("--train", action="store_true", help="first train (or continue) every stage, then package")
     ap.add_argument("--windows", type=int, default=8, help="windows per validation shot (8 x 6 = 48 frames)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--reuse-eval", action="store_true",
+                    help="rewrite the README from the run's eval/metrics.json instead of evaluating again (e.g. after "
+                         "the runs' folders moved)")
     a = ap.parse_args(argv)
     import matplotlib
     matplotlib.use("Agg")
@@ -251,7 +258,8 @@ def main(argv=None) -> int:
     fig.savefig(run / "loss_curves.png", dpi=100)
     samples = sorted((run / "samples").glob("step_*.png"))
     if samples: shutil.copyfile(samples[-1], run / "sample_last.png")
-    ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows)
+    if a.reuse_eval: ev, files = json.loads((run / "eval" / "metrics.json").read_text()), []
+    else: ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows)
     if ev["lpips_note"]: print(ev["lpips_note"])
     vs = versus(ev)
     vs_fills = {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}
