@@ -219,8 +219,8 @@ class RecurrentUNet(nn.Module):
         """Shapes of the temporal blocks' states for `batch` clips of height x width frames, then, with a skip over
         a fill that `streams`, the fill's carry (batch, in_channels + 1, height, width)."""
         n = len(self.encoder) - 1  # the first state is at 1/2**n of the input resolution
-        carry = [(batch, self.cfg.in_channels + 1, height, width)] if self.streams_fill else []
-        return [(batch, c, height >> (n - i), width >> (n - i)) for i, c in enumerate(self.cfg.decoder_channels)] + carry
+        blocks = [(batch, c, height >> (n - i), width >> (n - i)) for i, c in enumerate(self.cfg.decoder_channels)]
+        return blocks + ([(batch, self.cfg.in_channels + 1, height, width)] if self.streams_fill else [])
 
     @property
     def streams_fill(self) -> bool:

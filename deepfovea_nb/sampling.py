@@ -360,10 +360,9 @@ def named_fill(x: Tensor, mask: Tensor, name: str, scale: int = 4,
                carry: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
     """The fill `FILLS[name]` of (..., T, 3, h, w) samples where mask (..., T, 1, h, w) -> ((..., T, 3, scale*h,
     scale*w), the carry for the next window: `stream_fill`'s if the fill `streams`, else None)."""
-    kw = {k: v for k, v in FILLS[name].items() if k != "stream"} if streams(name) else FILLS[name]
-    if streams(name): return stream_fill(x, mask, carry, scale, kw["decay"], kw["keep"])
+    if streams(name): return stream_fill(x, mask, carry, scale, FILLS[name]["decay"], FILLS[name]["keep"])
     if carry is not None: raise ValueError(f"the fill {name!r} starts afresh in every window: it takes no carry")
-    return classical_fill(x, mask, scale, **kw), None
+    return classical_fill(x, mask, scale, **FILLS[name]), None
 
 # %% ../nbs/00b_sampling.ipynb #50455659
 def fovea_excess(cfg: FoveaConfig = SEED_FOVEA) -> float:
