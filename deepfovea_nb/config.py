@@ -223,6 +223,8 @@ PRESETS["cpu_stream"] = merge(PRESETS["cpu_keep"], {"generator": {"skip": "st_pu
                                                  "train": {"steps": 8600}, "optim": {"decay": (7700, 8600)}})
 PRESETS["cpu_stream_psnr"] = merge(PRESETS["cpu_stream"], {"train": {"steps": 10000}, "optim": {"decay": (9300, 10000)},
                                                        "loss": PRESETS["cpu_psnr"]["loss"]})
+PRESETS["cpu_stream_seq"] = merge(PRESETS["cpu_stream"], {"data": {"overlap": 0}, "train": {"steps": 10400},
+                                                      "optim": {"decay": (9500, 10400)}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 

@@ -320,9 +320,16 @@ def _reweigh_fork(run: Run, ck: dict) -> dict:
     if ck.get("run_id") == run.run_id or old == new or on(old) != on(new): return ck
     return {**ck, "config": {**ck["config"], "loss": {**ck["config"]["loss"], "weights": new}}}
 
+def _restream_fork(run: Run, ck: dict) -> dict:
+    "A fork's checkpoint whose windows overlapped by another number of frames than the run's, given the run's."
+    old, new = ck["config"]["data"]["overlap"], run.cfg.data.overlap
+    if ck.get("run_id") == run.run_id or old == new: return ck
+    ck = {**ck, "config": {**ck["config"], "data": {**ck["config"]["data"], "overlap": new}}}
+    return {**ck, "ranks": [{**r, "g_state": None} for r in ck["ranks"]]}   # other windows: the streams start afresh
+
 def restore_run(run: Run, ck: dict) -> None:
     "Load a checkpoint into a freshly built run; refuses one made with another configuration or world size."
-    ck = _widen_fork(run, _refill_fork(run, _reweigh_fork(run, ck)))
+    ck = _widen_fork(run, _refill_fork(run, _reweigh_fork(run, _restream_fork(run, ck))))
     diff = config_diff(ck["config"], config_to_dict(run.cfg))
     if diff:
         raise ValueError(f"checkpoint was made with another configuration of {sorted(diff)} (checkpoint, now): "
