@@ -2,9 +2,9 @@
 
 Scores every (keep, decay) variant of `sampling.classical_fill` (and single-frame push-pull and unmasked bicubic, for
 reference) on the first windows of every shot of the `cpu` preset's training clips and, separately, its validation
-clips, degraded exactly as `evaluate.evaluate_clip` degrades them (same seed, masks and gaze). PSNR over valid pixels,
-also in the fovea band (< 20 label px from the gaze) and the periphery; per video (shots averaged), then the mean over
-videos. This is where `FILLS["st_push_pull_keep"]`'s decay was chosen (on the training clips).
+clips, degraded by `evaluate.clip_windows` as the evaluation degrades them (same seed, masks and gaze). PSNR over
+valid pixels, also in the fovea band (< 20 label px from the gaze) and the periphery; per video (shots averaged), then
+the mean over videos. This is where `FILLS["st_push_pull_keep"]`'s decay was chosen (on the training clips).
 Writes results/fill_sweep.json and results/fill_sweep.md.
 With --stream, the kept-sample fill is also carried from window to window (`sampling.stream_fill`, `stream_keep_<d>`)
 over more windows per shot: where `FILLS["st_push_pull_keep_stream"]`'s decay was chosen; writes
@@ -22,10 +22,9 @@ from pathlib import Path
 import torch
 
 from deepfovea_nb.config import make_config
-from deepfovea_nb.evaluate import FOVEA_PX
-from deepfovea_nb.frames import VideoWindows
+from deepfovea_nb.evaluate import FOVEA_PX, clip_windows, label_gaze
 from deepfovea_nb.metrics import psnr, psnr_by_eccentricity
-from deepfovea_nb.pipeline import make_batch, open_videos
+from deepfovea_nb.pipeline import open_videos
 from deepfovea_nb.sampling import classical_fill, stream_fill, upsample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,15 +41,12 @@ def variants(decays: list[float], stream: bool = False) -> dict[str, dict]:
 
 def score_shot(cfg, frames: list, name: str, fills: dict[str, dict], n_windows: int, seed: int = 0) -> dict:
     "name -> (psnr, fovea, periphery) of each fill over the first `n_windows` windows of one shot."
-    ds = VideoWindows({name: frames}, cfg.generator.frames, 0)
-    g, gaze, sums, carries = torch.Generator().manual_seed(seed), None, {}, {}
-    n = min(n_windows, len(ds))
-    for i in range(n):
-        b = make_batch(ds, [i], [i == 0], gaze, cfg.data, cfg.degrade, g)
-        gaze, s = b["gaze"], cfg.degrade.scale
+    windows, sums, carries, s = list(clip_windows(cfg, frames, name, n_windows, seed)), {}, {}, cfg.degrade.scale
+    n = len(windows)
+    for b in windows:
         lr, x, m, label = b["lr"][0], b["input"][0], b["mask"][0], b["label"][0]
         vt = b["valid"][0].expand(label.shape[0], -1, -1, -1)
-        gaze_hr = (b["gaze_input"] * s + (s - 1) / 2).view(1, 2)
+        gaze_hr = label_gaze(b, s)
         recs = {k: classical_fill(x, m, s, **a) for k, a in fills.items() if not a.get("stream")}
         for k, a in fills.items():
             if a.get("stream"): recs[k], carries[k] = stream_fill(x, m, carries.get(k), s, a["decay"], a["keep"])

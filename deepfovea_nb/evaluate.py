@@ -11,7 +11,7 @@ import math
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -29,8 +29,9 @@ from .config import RunConfig
 from .checkpoint import load_generator
 
 # %% auto #0
-__all__ = ['BASELINES', 'EDGES', 'FOVEA_PX', 'ORDER', 'baselines', 'evaluate_clip', 'evaluate_videos', 'metrics_table', 'versus',
-           'plot_eccentricity', 'plot_strip', 'write_report', 'evaluate_run', 'main']
+__all__ = ['BASELINES', 'EDGES', 'FOVEA_PX', 'ORDER', 'baselines', 'clip_windows', 'label_gaze', 'evaluate_clip',
+           'evaluate_videos', 'metrics_table', 'versus', 'plot_eccentricity', 'plot_strip', 'write_report',
+           'evaluate_run', 'main']
 
 # %% ../nbs/06_evaluate.ipynb #ff68b3f1
 BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic",
@@ -48,6 +49,21 @@ def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay
             "st_push_pull_keep_bicubic": named_fill(masked_lr, mask, "st_push_pull_keep", scale)[0],
             "st_push_pull_keep_stream_bicubic": streamed, "unmasked_bicubic": upsample(lr, "bicubic", scale)}, carry
 
+# %% ../nbs/06_evaluate.ipynb #2ab2cd03
+def clip_windows(cfg: RunConfig, frames: list[Path], name: str = "video", n_windows: int = 4,
+                 seed: int = 0) -> Iterator[dict]:
+    "`make_batch` of each of the first `n_windows` consecutive windows of one video: one gaze, masks from `seed`."
+    ds = VideoWindows({name: frames}, cfg.generator.frames, 0)
+    g, gaze = torch.Generator().manual_seed(seed), None
+    for i in range(min(n_windows, len(ds))):
+        b = make_batch(ds, [i], [i == 0], gaze, cfg.data, cfg.degrade, g)
+        gaze = b["gaze"]
+        yield b
+
+def label_gaze(batch: dict, scale: int) -> Tensor:
+    "The gaze of a batch's first window in label pixels (the low-res pixel centre scaled up): (1, 2)."
+    return (batch["gaze_input"][:1] * scale + (scale - 1) / 2).view(1, 2)
+
 # %% ../nbs/06_evaluate.ipynb #cde75595
 EDGES = (0, 20, 40, 80, 160, 10_000)   # eccentricity bands in label pixels
 FOVEA_PX = 20                          # the fovea band: within this many label pixels of the gaze
@@ -56,12 +72,9 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
                   n_windows: int = 4, seed: int = 0, edges: Sequence[float] = EDGES, device: str = "cpu",
                   lpips=None) -> dict:
     "Model (if given) and baselines on the first `n_windows` consecutive windows of one video's `frames`."
-    ds = VideoWindows({name: frames}, cfg.generator.frames, 0)
-    n_windows = min(n_windows, len(ds))
-    g, gaze, state, carry, outs = torch.Generator().manual_seed(seed), None, None, None, {}
-    for i in range(n_windows):
-        b = make_batch(ds, [i], [i == 0], gaze, cfg.data, cfg.degrade, g)
-        gaze = b["gaze"]
+    state, carry, outs, done = None, None, {}, 0
+    for b in clip_windows(cfg, frames, name, n_windows, seed):
+        done += 1
         lr, x, mask = b["lr"][0], b["input"][0], b["mask"][0]
         rec, carry = baselines(lr, x, mask, cfg.degrade.scale, carry=carry)
         if G is not None:
@@ -74,7 +87,7 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
     clips = {k: torch.cat(v) for k, v in outs.items()}
     label, s, valid = clips["label"], cfg.degrade.scale, b["valid"][0]    # valid: (1, H, W), padding excluded
     clips["valid"] = valid
-    gaze_hr = (b["gaze_input"] * s + (s - 1) / 2).view(1, 2)     # low-res pixel centre -> label pixel coordinates
+    gaze_hr = label_gaze(b, s)
     est = DISFlow()
     flow = est(label[:-1], label[1:])
     ecc = eccentricity(gaze_hr, tuple(label.shape[-2:])).expand(label.shape[0], -1, -1)
@@ -91,7 +104,7 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
                     "ssim": ssim_by_eccentricity(v, label, gaze_hr, edges, valid=vt).mean(0).tolist(),
                     "l1": band_means((v - label).abs().mean(1), ecc, edges, vt[:, 0]).mean(0).tolist()}
     rows["label"] = {"warp_error": temporal_metrics(label, label, flow, est, valid=vt)["warp_error"]}
-    return {"video": name, "windows": n_windows, "frames": int(label.shape[0]), "gaze_label_px": gaze_hr[0].tolist(),
+    return {"video": name, "windows": done, "frames": int(label.shape[0]), "gaze_label_px": gaze_hr[0].tolist(),
             "edges_label_px": list(edges), "valid_fraction": float(valid.mean()), "metrics": rows,
             "by_eccentricity": bands, "clips": clips}
 

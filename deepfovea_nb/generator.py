@@ -230,9 +230,9 @@ class RecurrentUNet(nn.Module):
     def init_state(self, x: Tensor, generator: torch.Generator | None = None) -> list[Tensor]:
         "Fresh state for clip `x` (B, T, 3, h, w): N(0, init_std) drawn with `generator` (None: global RNG), or zeros."
         c = self.cfg
-        shapes = self.state_shapes(x.shape[0], x.shape[-2], x.shape[-1])
-        carry = [torch.zeros(shapes.pop(), device=x.device, dtype=x.dtype)] if self.streams_fill else []  # no samples
-        return [initial_state(s, c.init_state, c.init_std, generator, x.device, x.dtype) for s in shapes] + carry
+        shapes, n = self._shapes(x), len(c.decoder_channels)
+        carry = [torch.zeros(s, device=x.device, dtype=x.dtype) for s in shapes[n:]]   # the fill's: no samples yet
+        return [initial_state(s, c.init_state, c.init_std, generator, x.device, x.dtype) for s in shapes[:n]] + carry
 
     def restart(self, state: list[Tensor] | None, x: Tensor, new_video: Tensor | bool = False,
                 generator: torch.Generator | None = None) -> list[Tensor]:

@@ -384,13 +384,15 @@ def _on_rank0(world: int, rank: int, fn):
     if err is not None: raise err
     return res
 
+def _save_info(info: dict, out: Path) -> None:
+    atomic_write_text(json.dumps(info, indent=2, default=str), out / "run.json")
+
 def _write_info(run: Run, out: Path, made_by: str | None, **extra) -> None:
     "Write (atomically) the run's `run.json`, keeping what an earlier start of the same run recorded."
     old = read_run_info(out) or {}
     if old.get("run_id") != run.run_id: old = {}
-    info = {"run_id": run.run_id, "parent": run.parent, "made_by": made_by or old.get("made_by"),
-            "created": old.get("created", time.strftime("%Y-%m-%d %H:%M:%S")), **extra}
-    atomic_write_text(json.dumps(info, indent=2, default=str), out / "run.json")
+    _save_info({"run_id": run.run_id, "parent": run.parent, "made_by": made_by or old.get("made_by"),
+                "created": old.get("created", time.strftime("%Y-%m-%d %H:%M:%S")), **extra}, out)
 
 def _keep_last_good(run: Run, ckdir: Path, good_since: bool) -> str:
     "On divergence: save the state if it has good steps since the last checkpoint; where the last good one is."
@@ -408,8 +410,7 @@ def _finish(run: Run, out: Path, log: RunLog | None) -> None:
     if log is None: return
     info = read_run_info(out) or {}
     if info.get("run_id") == run.run_id:    # the wall time a clone cannot take from the files' modification times
-        info.update(stopped=time.strftime("%Y-%m-%d %H:%M:%S"), stopped_step=run.step)
-        atomic_write_text(json.dumps(info, indent=2, default=str), out / "run.json")
+        _save_info({**info, "stopped": time.strftime("%Y-%m-%d %H:%M:%S"), "stopped_step": run.step}, out)
     log.write_csv()
     if log.rows:
         keys = [k for k in ("g_total", *TERMS, "critic", "val_psnr") if any(k in r for r in log.rows)]

@@ -37,7 +37,8 @@ def _pretrained(res: Path) -> list[str]:
                   f"mean over videos, the shipped model against st_push_pull_bicubic: ΔPSNR {vs['psnr']:+.2f} dB "
                   f"(fovea {vs['psnr_fovea']:+.2f}, periphery {vs['psnr_periphery']:+.2f})"
                   + (f", ΔLPIPS {vs['lpips']:+.4f}" if "lpips" in vs else "") + "." + "".join(
-                      f" Against {name} (a classical fill reported beside the bar's baseline): ΔPSNR "
+                      f" Against {name} ({sm.get('fills', {}).get(name, 'a classical fill')}, reported beside "
+                      "the bar's baseline): ΔPSNR "
                       f"{d['psnr']:+.2f} dB (fovea {d['psnr_fovea']:+.2f}, periphery {d['psnr_periphery']:+.2f})."
                       for name, d in ((k, v["mean_over_videos"]) for k, v in sm.get("vs_fills", {}).items()))
                   + " Tables, curves and the training log: "
