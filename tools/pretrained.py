@@ -1,10 +1,11 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream] [--windows 8]
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream_seq] [--windows 8]
                                   [--device cpu] [--reuse-eval]
-`make pretrained` (this script with --train) trains the shipped model in four runs, each resumable, each forked
+`make pretrained` (this script with --train) trains the shipped model in five runs, each resumable, each forked
 from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
-results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained. It then
+results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained_stream,
+`cpu_stream_seq` into results/pretrained. It then
 packages the last run (or, with --run and --preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in
 results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only,
 `checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips: metrics,
@@ -29,10 +30,13 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
                                     "pixel's current sample (`generator.skip` `st_push_pull_keep`) instead of the "
                                     "recency-weighted mean, and the learning rates decaying linearly to a tenth over "
                                     "the last 900 steps"),
-    ("cpu_stream", "pretrained", "the same with that fill carried from each window to the next (`generator.skip` "
-                                 "`st_push_pull_keep_stream`), as the model carries its recurrent state, instead of "
-                                 "starting afresh in every window, the learning rates again decaying to a tenth over "
-                                 "the last 900 steps"))
+    ("cpu_stream", "pretrained_stream", "the same with that fill carried from each window to the next "
+                                        "(`generator.skip` `st_push_pull_keep_stream`), as the model carries its "
+                                        "recurrent state, instead of starting afresh in every window, the learning "
+                                        "rates again decaying to a tenth over the last 900 steps"),
+    ("cpu_stream_seq", "pretrained", "the same on windows that meet end to end (`data.overlap` 0, as evaluation and "
+                                     "reconstruction read a video) instead of overlapping by two frames, the learning "
+                                     "rates full again, then decaying to a tenth over the last 900 steps"))
 FORKS = {  # presets tried as a further run forked from one of the stages (`--run` elsewhere, `--preset`)
     "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
                 "`widen_sr` so that the fork starts from the same predictions, and the learning rates decaying "
@@ -149,7 +153,7 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
                "model_mb": round(model.stat().st_size / 1e6, 3), "frames_evaluated": ev["frames"],
-               "vs_st_push_pull": vs, "vs_fills": vs_fills or {},
+               "vs_st_push_pull": vs, "vs_fills": vs_fills or {}, "fills": {b: BESIDE[b] for b in vs_fills or {}},
                "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
