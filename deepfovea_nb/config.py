@@ -225,6 +225,8 @@ PRESETS["cpu_stream_psnr"] = merge(PRESETS["cpu_stream"], {"train": {"steps": 10
                                                        "loss": PRESETS["cpu_psnr"]["loss"]})
 PRESETS["cpu_stream_seq"] = merge(PRESETS["cpu_stream"], {"data": {"overlap": 0}, "train": {"steps": 10400},
                                                       "optim": {"decay": (9500, 10400)}})
+PRESETS["cpu_fill"] = merge(PRESETS["cpu_stream_seq"], {"generator": {"fill_input": True}, "train": {"steps": 11400},
+                                                      "optim": {"decay": (10400, 11400)}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 

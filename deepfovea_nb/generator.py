@@ -19,7 +19,7 @@ from .sampling import FILLS, named_fill, streams
 
 # %% auto #0
 __all__ = ['NORMS', 'HEADS', 'INIT_STATES', 'SHAPE_CHANGES', 'SKIPS', 'GeneratorConfig', 'EncoderBlock', 'initial_state',
-           'TemporalBlock', 'SuperResolutionBlock', 'RecurrentUNet', 'widen_sr']
+           'TemporalBlock', 'SuperResolutionBlock', 'RecurrentUNet', 'widen_generator']
 
 # %% ../nbs/02b_generator.ipynb #fc079061
 NORMS, HEADS, INIT_STATES = ("layer", "channel"), ("conv1x1", "none"), ("normal", "zeros")
@@ -42,6 +42,7 @@ class GeneratorConfig:
     deformable_groups: int = 1
     mask_channel: bool = False  # the validity mask as one more input channel per frame (DeepFovea's input)
     skip: str = "none"  # predict a residual over a classical fill: "none" (seed) or a name in sampling.FILLS
+    fill_input: bool = False  # with a skip: its fill, at the input's resolution, as 3 more input channels per frame
 
     def __post_init__(self):
         g = "generator."
@@ -53,13 +54,16 @@ class GeneratorConfig:
         for k, ok in (("norm", NORMS), ("head", HEADS), ("init_state", INIT_STATES),
                       ("on_shape_change", SHAPE_CHANGES), ("skip", SKIPS)):
             check_choice(g + k, getattr(self, k), ok)
-        for k in ("norm_act", "mask_channel"): check_bool(g + k, getattr(self, k))
+        for k in ("norm_act", "mask_channel", "fill_input"): check_bool(g + k, getattr(self, k))
         self.init_std = check_number(g + "init_std", self.init_std, 0)
         # how the fields fit together
         ne, nd = len(self.encoder_channels), len(self.decoder_channels)
         if nd != ne - 1:
             raise ValueError(f"generator.decoder_channels needs len(decoder_channels) == len(encoder_channels) - 1 = "
                              f"{ne - 1} entries (one per U-Net skip), got {nd}: {self.decoder_channels}")
+        if self.fill_input and self.skip == "none":
+            raise ValueError("generator.fill_input feeds the skip's classical fill to the network: set generator.skip "
+                             "to a name in sampling.FILLS (or fill_input=False)")
         if self.skip != "none" and self.head == "none":
             raise ValueError(f"generator.skip={self.skip!r} adds the network's output to a classical fill through a "
                              f"zero-initialised head: set generator.head='conv1x1' (or skip='none')")
@@ -75,8 +79,8 @@ class GeneratorConfig:
 
     @property
     def window_in_channels(self) -> int:
-        "Channels of one input window: (in_channels + 1 if mask_channel) * frames."
-        return (self.in_channels + self.mask_channel) * self.frames
+        "Channels of one input window: (in_channels, + 1 if mask_channel, + in_channels if fill_input) * frames."
+        return (self.in_channels * (1 + self.fill_input) + self.mask_channel) * self.frames
 
     @property
     def scale(self) -> int:
@@ -314,7 +318,7 @@ class RecurrentUNet(nn.Module):
         return state
 
     def _window(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """x: (B, 3F, h, w) (4F with the mask channel), one window with its frames stacked on channels
+        """x: (B, `window_in_channels`, h, w), one window with its frames stacked on channels
         -> ((B, 3F, 4h, 4w), new state)."""
         # encoder, keeping the activations before the bottleneck as skips
         skips, h = [], x
@@ -345,13 +349,13 @@ class RecurrentUNet(nn.Module):
         for n in range(x.shape[1] // f):
             xw = x[:, n * f:(n + 1) * f]  # one window (B, F, 3, h, w)
             mw = mask[:, n * f:(n + 1) * f].to(x) if self.needs_mask else None  # x's dtype and device
-            inp = torch.cat([xw, mw], 2) if c.mask_channel else xw  # (B, F, 3 or 4, h, w)
-            y, blocks = self._window(inp.flatten(1, 2), state[:len(self.decoder)])  # frames stacked on channels
+            carry, fill = state[-1] if self.streams_fill else None, None
+            if c.skip != "none": fill, carry = named_fill(xw, mw, c.skip, c.scale, carry)   # (B, F, 3, 4h, 4w)
+            inp = (torch.cat([xw, mw], 2) if c.mask_channel else xw).flatten(1, 2)  # frames stacked on channels
+            if c.fill_input: inp = torch.cat([inp, F.avg_pool2d(fill.flatten(1, 2), c.scale)], 1)   # after them
+            y, blocks = self._window(inp, state[:len(self.decoder)])
             y = y.unflatten(1, (f, c.in_channels))
-            carry = state[-1] if self.streams_fill else None
-            if c.skip != "none":
-                fill, carry = named_fill(xw, mw, c.skip, c.scale, carry)
-                y = y + fill
+            if fill is not None: y = y + fill
             state = blocks + ([carry] if carry is not None else [])
             ys.append(y)
         return torch.cat(ys, 1), state
@@ -366,16 +370,20 @@ class RecurrentUNet(nn.Module):
 def _widen_error(old: GeneratorConfig, new: GeneratorConfig) -> str | None:
     "Why a network of config `old` cannot be widened into one of config `new`, or None."
     o, n = old.__dict__, new.__dict__
-    other = sorted(k for k in o if k != "sr_channels" and o[k] != n[k])
-    if other: return f"only generator.sr_channels may change when widening, but {other} differ too"
+    other = sorted(k for k in o if k not in ("sr_channels", "fill_input") and o[k] != n[k])
+    if other: return f"only generator.sr_channels and fill_input may change when widening, but {other} differ too"
     if len(old.sr_channels) != len(new.sr_channels) or any(b < a for a, b in zip(old.sr_channels, new.sr_channels)):
         return (f"generator.sr_channels {tuple(new.sr_channels)} must have as many entries as "
                 f"{tuple(old.sr_channels)}, none smaller")
+    if old.fill_input and not new.fill_input: return "generator.fill_input cannot be switched off by widening"
+    if new.fill_input > old.fill_input and old.window_in_channels == old.encoder_channels[0]:
+        return "the first encoder block has no residual convolution to give the fill's input channels to"
     return None
 
-def widen_sr(sd: dict[str, Tensor], old: GeneratorConfig, new: GeneratorConfig,
-             fill: dict[str, Tensor]) -> dict[str, Tensor]:
-    "`sd` (config `old`) embedded in `fill` (config `new`, wider SR blocks); the new channels are read by zeros."
+def widen_generator(sd: dict[str, Tensor], old: GeneratorConfig, new: GeneratorConfig,
+                    fill: dict[str, Tensor]) -> dict[str, Tensor]:
+    """`sd` (config `old`) embedded in `fill` (config `new`: wider SR blocks, or the fill as input); the new
+    channels are read by zeros."""
     why = _widen_error(old, new)
     if why is not None: raise ValueError(why)
     outs = (*old.sr_channels, old.window_channels)        # each SR block's output width, old
@@ -386,8 +394,13 @@ def widen_sr(sd: dict[str, Tensor], old: GeneratorConfig, new: GeneratorConfig,
         if o.shape == v.shape:
             widened[k] = o.clone()
             continue
-        j, part = int(k.split(".")[1]), k.split(".")[2]    # sr.<j>.<dcn1|dcn2|residual>...
         w = v.clone()
+        if k.startswith("encoder.0."):    # the fill's input channels come after the old ones
+            if w.dim() > 1: w[:o.shape[0], o.shape[1]:] = 0
+            w[tuple(slice(0, s) for s in o.shape)] = o
+            widened[k] = w
+            continue
+        j, part = int(k.split(".")[1]), k.split(".")[2]    # sr.<j>.<dcn1|dcn2|residual>...
         if w.dim() > 1:    # where the grown input channels sit: this block's own output (dcn2), else the previous's
             at, n = (outs[j], grow[j]) if part == "dcn2" else ((outs[j - 1], grow[j - 1]) if j else (0, 0))
             w[:, at:at + n] = 0

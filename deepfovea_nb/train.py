@@ -26,7 +26,7 @@ from tqdm import tqdm  # text, not a widget: papermill streams it to the termina
 from .pipeline import make_batch, open_windows, resolve_source, stream_step, val_picks
 from .sampling import streams
 from .discriminators import FFTDiscriminator, SpatioTemporalDiscriminator
-from .generator import _widen_error, widen_sr
+from .generator import _widen_error, widen_generator
 from .losses import TERMS, GeneratorLoss, d_logistic_loss
 from .metrics import psnr, ssim
 from .config import PRESETS, RunConfig, config_from_dict, config_to_dict, parse_set, run_config
@@ -291,7 +291,7 @@ def config_diff(old: dict, new: dict, paths=MUST_MATCH) -> dict:
     return {p: (_pick(old, p), _pick(new, p)) for p in paths if norm(_pick(old, p)) != norm(_pick(new, p))}
 
 def _widen_fork(run: Run, ck: dict) -> dict:
-    "A fork's checkpoint whose generator has narrower SR blocks than the run's, widened (`widen_sr`); else `ck`."
+    "A fork's checkpoint whose generator is narrower than the run's, widened (`widen_generator`); else `ck`."
     old, new = config_from_dict(ck["config"]).generator, run.cfg.generator
     if ck.get("run_id") == run.run_id or old == new or _widen_error(old, new) is not None: return ck
     names = [n for n, _ in run.G.named_parameters()]    # the first parameters of opt_g, in this order
@@ -299,11 +299,11 @@ def _widen_fork(run: Run, ck: dict) -> dict:
     opt = {**ck["opt_g"], "state": dict(ck["opt_g"]["state"])}
     for i, s in opt["state"].items():
         if i >= len(names) or fresh[names[i]].shape == ck["G"][names[i]].shape: continue
-        zero = {names[i]: torch.zeros_like(fresh[names[i]])}
-        opt["state"][i] = {k: widen_sr({names[i]: v}, old, new, zero)[names[i]] if k.startswith(("exp_", "max_"))
-                           else v for k, v in s.items()}
+        n, zero = names[i], {names[i]: torch.zeros_like(fresh[names[i]])}
+        opt["state"][i] = {k: widen_generator({n: v}, old, new, zero)[n] if k.startswith(("exp_", "max_")) else v
+                           for k, v in s.items()}
     cfg = {**ck["config"], "generator": config_to_dict(run.cfg)["generator"]}
-    return {**ck, "G": widen_sr(ck["G"], old, new, fresh), "opt_g": opt, "config": cfg}
+    return {**ck, "G": widen_generator(ck["G"], old, new, fresh), "opt_g": opt, "config": cfg}
 
 def _refill_fork(run: Run, ck: dict) -> dict:
     "A fork's checkpoint with a skip over another classical fill than the run's, given the run's fill; else `ck`."
@@ -329,6 +329,7 @@ def _restream_fork(run: Run, ck: dict) -> dict:
 
 def restore_run(run: Run, ck: dict) -> None:
     "Load a checkpoint into a freshly built run; refuses one made with another configuration or world size."
+    ck = {**ck, "config": config_to_dict(config_from_dict(ck["config"]))}   # fields added since: their defaults
     ck = _widen_fork(run, _refill_fork(run, _reweigh_fork(run, _restream_fork(run, ck))))
     diff = config_diff(ck["config"], config_to_dict(run.cfg))
     if diff:

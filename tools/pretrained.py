@@ -39,10 +39,13 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
                                      "rates full again, then decaying to a tenth over the last 900 steps"))
 FORKS = {  # presets tried as a further run forked from one of the stages (`--run` elsewhere, `--preset`)
     "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
-                "`widen_sr` so that the fork starts from the same predictions, and the learning rates decaying "
+                "`widen_generator` so that the fork starts from the same predictions, and the learning rates decaying "
                 "linearly to a tenth over the last 2000 steps",
     "cpu_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights, the "
                 "learning rates decaying linearly from full to a tenth over its 1200 steps",
+    "cpu_fill": "the same with the skip's fill as three more input channels per frame (`generator.fill_input`), the "
+                "checkpoint widened by `widen_generator` so that the fork starts from the same predictions, and the "
+                "learning rates decaying linearly from full to a tenth over its 1000 steps",
     "cpu_stream_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights (as "
                        "`cpu_psnr`), the learning rates full, then decaying linearly to a tenth over the last 700 "
                        "steps"}
