@@ -72,9 +72,8 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
                   n_windows: int = 4, seed: int = 0, edges: Sequence[float] = EDGES, device: str = "cpu",
                   lpips=None) -> dict:
     "Model (if given) and baselines on the first `n_windows` consecutive windows of one video's `frames`."
-    state, carry, outs, done = None, None, {}, 0
+    state, carry, outs = None, None, {}
     for b in clip_windows(cfg, frames, name, n_windows, seed):
-        done += 1
         lr, x, mask = b["lr"][0], b["input"][0], b["mask"][0]
         rec, carry = baselines(lr, x, mask, cfg.degrade.scale, carry=carry)
         if G is not None:
@@ -104,7 +103,7 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
                     "ssim": ssim_by_eccentricity(v, label, gaze_hr, edges, valid=vt).mean(0).tolist(),
                     "l1": band_means((v - label).abs().mean(1), ecc, edges, vt[:, 0]).mean(0).tolist()}
     rows["label"] = {"warp_error": temporal_metrics(label, label, flow, est, valid=vt)["warp_error"]}
-    return {"video": name, "windows": done, "frames": int(label.shape[0]), "gaze_label_px": gaze_hr[0].tolist(),
+    return {"video": name, "windows": len(outs["label"]), "frames": int(label.shape[0]), "gaze_label_px": gaze_hr[0].tolist(),
             "edges_label_px": list(edges), "valid_fraction": float(valid.mean()), "metrics": rows,
             "by_eccentricity": bands, "clips": clips}
 

@@ -305,13 +305,16 @@ def _widen_fork(run: Run, ck: dict) -> dict:
     cfg = {**ck["config"], "generator": config_to_dict(run.cfg)["generator"]}
     return {**ck, "G": widen_generator(ck["G"], old, new, fresh), "opt_g": opt, "config": cfg}
 
+def _fresh_streams(ck: dict) -> dict:
+    "`ck` with every rank's recurrent state dropped, so that its streams start afresh."
+    return {**ck, "ranks": [{**r, "g_state": None} for r in ck["ranks"]]}
+
 def _refill_fork(run: Run, ck: dict) -> dict:
     "A fork's checkpoint with a skip over another classical fill than the run's, given the run's fill; else `ck`."
     old, new = ck["config"]["generator"]["skip"], run.cfg.generator.skip
     if ck.get("run_id") == run.run_id or old == new or "none" in (old, new): return ck
     ck = {**ck, "config": {**ck["config"], "generator": {**ck["config"]["generator"], "skip": new}}}
-    if streams(old) == streams(new): return ck
-    return {**ck, "ranks": [{**r, "g_state": None} for r in ck["ranks"]]}   # the state has (no) carry: start afresh
+    return ck if streams(old) == streams(new) else _fresh_streams(ck)   # the state has (no) carry: start afresh
 
 def _reweigh_fork(run: Run, ck: dict) -> dict:
     "A fork's checkpoint whose loss terms have other weights than the run's (the same terms on), given the run's."
@@ -324,8 +327,7 @@ def _restream_fork(run: Run, ck: dict) -> dict:
     "A fork's checkpoint whose windows overlapped by another number of frames than the run's, given the run's."
     old, new = ck["config"]["data"]["overlap"], run.cfg.data.overlap
     if ck.get("run_id") == run.run_id or old == new: return ck
-    ck = {**ck, "config": {**ck["config"], "data": {**ck["config"]["data"], "overlap": new}}}
-    return {**ck, "ranks": [{**r, "g_state": None} for r in ck["ranks"]]}   # other windows: the streams start afresh
+    return _fresh_streams({**ck, "config": {**ck["config"], "data": {**ck["config"]["data"], "overlap": new}}})
 
 def restore_run(run: Run, ck: dict) -> None:
     "Load a checkpoint into a freshly built run; refuses one made with another configuration or world size."
