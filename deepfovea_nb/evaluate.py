@@ -103,7 +103,8 @@ def evaluate_clip(G: RecurrentUNet | None, cfg: RunConfig, frames: list[Path], n
                     "ssim": ssim_by_eccentricity(v, label, gaze_hr, edges, valid=vt).mean(0).tolist(),
                     "l1": band_means((v - label).abs().mean(1), ecc, edges, vt[:, 0]).mean(0).tolist()}
     rows["label"] = {"warp_error": temporal_metrics(label, label, flow, est, valid=vt)["warp_error"]}
-    return {"video": name, "windows": len(outs["label"]), "frames": int(label.shape[0]), "gaze_label_px": gaze_hr[0].tolist(),
+    return {"video": name, "windows": len(outs["label"]), "frames": int(label.shape[0]),
+            "gaze_label_px": gaze_hr[0].tolist(),
             "edges_label_px": list(edges), "valid_fraction": float(valid.mean()), "metrics": rows,
             "by_eccentricity": bands, "clips": clips}
 
