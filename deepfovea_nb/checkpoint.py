@@ -28,8 +28,8 @@ from .config import RunConfig, config_from_dict
 __all__ = ['TMP_PATTERN', 'FORMAT', 'RUN_FILE', 'LOCK_FILE', 'DiskFullError', 'atomic_save', 'atomic_write_text',
            'clean_stale_tmp', 'check_format', 'list_checkpoints', 'peek_checkpoint', 'newest_checkpoint',
            'save_checkpoint', 'checkpoint_dir', 'load_checkpoint', 'new_run_id', 'read_run_info', 'RunInUseError',
-           'RunLock', 'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'load_generator',
-           'export_generator', 'RunLog']
+           'RunLock', 'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'shipped_weights',
+           'load_generator', 'export_generator', 'RunLog']
 
 # %% ../nbs/04e_checkpoint.ipynb #2a74e445
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -242,10 +242,6 @@ def _find(src: Path) -> tuple[Path, dict]:
     if not src.exists(): raise FileNotFoundError(f"checkpoint {src} does not exist")
     ck = peek_checkpoint(src)
     if ck is None: check_format(torch.load(src, map_location="cpu", weights_only=True), src)   # says why
-    if ck.get("generator_only"):
-        raise ValueError(f"{src} holds only a generator (a shipped model, see `export_generator`): a run resumes "
-                         "from a training checkpoint ckpt_<step>.pt, which also holds the critics, the optimisers "
-                         "and the random state; evaluate or reconstruct with this file instead")
     return src, ck
 
 def plan_resume(out_dir: str | Path, resume: str | Path | None) -> ResumePlan:
@@ -271,8 +267,13 @@ def plan_resume(out_dir: str | Path, resume: str | Path | None) -> ResumePlan:
         return ResumePlan(newest[0], here or new_run_id(), newest[1].get("parent", info.get("parent")))
     path, ck = _find(Path(resume))
     theirs, step = ck.get("run_id"), ck["step"]
-    fork = ResumePlan(path, new_run_id(), {"run_id": theirs, "checkpoint": str(path.resolve()), "step": step})
+    fork = ResumePlan(path, new_run_id(), {"run_id": theirs, "checkpoint": str(path.resolve()), "step": step,
+                                           **({"generator_only": True} if ck.get("generator_only") else {})})
     if not _holds(out): return fork
+    if ck.get("generator_only"):
+        raise FileExistsError(f"{path} holds only a generator (a shipped model, see `export_generator`), which "
+                              f"starts a new run, but {what}; pass an out_dir that does not exist yet "
+                              "(nothing was changed)")
     inside = path.resolve().parent == ckdir.resolve()
     if not ((theirs is not None and theirs == here) or (theirs is None and here is None and inside)):
         raise FileExistsError(
@@ -309,12 +310,17 @@ def build_generator(cfg: RunConfig) -> RecurrentUNet:
     "The generator a run configures (random weights)."
     return RecurrentUNet(cfg.generator)
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tuple[RecurrentUNet, RunConfig]:
+def shipped_weights(ck: dict, ema: bool = True) -> dict:
+    "The generator weights a checkpoint ships: its weight average when it keeps one (`optim.ema`) and `ema`."
+    return ck["G_ema"] if ema and ck.get("G_ema") is not None else ck.get("G", {})
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu",
+                   ema: bool = True) -> tuple[RecurrentUNet, RunConfig]:
     "The generator of a training checkpoint (file or run folder) in eval mode, and the run's `RunConfig`."
     ck = load_checkpoint(path, map_location=device)
     cfg = config_from_dict(ck["config"])
     G = build_generator(cfg).to(device)
-    have, want = ck.get("G", {}), G.state_dict()
+    have, want = shipped_weights(ck, ema), G.state_dict()
     missing, unexpected = [k for k in want if k not in have], [k for k in have if k not in want]
     bad = [k for k in have if k in want and have[k].shape != want[k].shape]
     if missing or unexpected or bad:
@@ -323,11 +329,13 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> tupl
     G.load_state_dict(have)
     return G.eval(), cfg
 
-def export_generator(src: str | Path, dest: str | Path) -> Path:
-    "Write the generator of checkpoint `src` (file or run folder) alone, with its config, step and run id, to `dest`."
+def export_generator(src: str | Path, dest: str | Path, ema: bool = True) -> Path:
+    "Write the generator `src` (checkpoint file or run folder) ships alone, with config, step and run id, to `dest`."
     ck = load_checkpoint(src)
-    keep = {k: ck[k] for k in ("config", "G", "step", "run_id") if k in ck}
-    return atomic_save({"format": FORMAT, "generator_only": True, **keep}, dest)
+    keep = {k: ck[k] for k in ("config", "step", "run_id") if k in ck}
+    averaged = ema and ck.get("G_ema") is not None
+    return atomic_save({"format": FORMAT, "generator_only": True, "G": shipped_weights(ck, ema), "ema": averaged,
+                        **keep}, dest)
 
 
 # %% ../nbs/04e_checkpoint.ipynb #7707d4fd

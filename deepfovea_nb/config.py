@@ -34,16 +34,20 @@ class OptimConfig:
     warmup: int = 0                # steps of linear learning-rate warm-up (0: none, the seed)
     decay: tuple[int, int] | None = None   # (first, last) step of a linear decay to decay_to (None: none, the seed)
     decay_to: float = 0.1          # the learning rates' multiplier at the decay's last step and after it
+    warmup_from: int = 0           # the step the warm-up starts at (a run started from a shipped generator: its step)
+    ema: float = 0.0               # decay of an average of the generator's weights, the one a run ships (0: none)
 
     def lr_factor(self, step: int) -> float:
         "Multiplier of both learning rates at 0-based `step`: the linear warm-up, then 1, then the linear decay."
-        f = min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
+        f = min(1.0, max(0, step + 1 - self.warmup_from) / self.warmup) if self.warmup else 1.0
         if self.decay is None: return f
         a, b = self.decay
         return f * (1 - (1 - self.decay_to) * min(1.0, max(0, step - a) / (b - a)))
 
     def __post_init__(self):
         check_number("optim.warmup", self.warmup, 0, integer=True)
+        check_number("optim.warmup_from", self.warmup_from, 0, integer=True)
+        check_number("optim.ema", self.ema, 0, 1, hi_open=True)
         check_number("optim.decay_to", self.decay_to, 0, 1, lo_open=True)
         if self.decay is not None and not (isinstance(self.decay, (list, tuple)) and len(self.decay) == 2
                                            and all(isinstance(s, int) and s >= 0 for s in self.decay)
@@ -227,6 +231,9 @@ PRESETS["cpu_stream_seq"] = merge(PRESETS["cpu_stream"], {"data": {"overlap": 0}
                                                       "optim": {"decay": (9500, 10400)}})
 PRESETS["cpu_fill"] = merge(PRESETS["cpu_stream_seq"], {"generator": {"fill_input": True}, "train": {"steps": 11400},
                                                       "optim": {"decay": (10400, 11400)}})
+PRESETS["cpu_ema"] = merge(PRESETS["cpu_stream_seq"], {"train": {"steps": 12400},
+                                                      "optim": {"ema": 0.999, "warmup_from": 10400,
+                                                                "decay": (11200, 12400)}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 

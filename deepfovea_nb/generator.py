@@ -349,7 +349,7 @@ class RecurrentUNet(nn.Module):
         for n in range(x.shape[1] // f):
             xw = x[:, n * f:(n + 1) * f]  # one window (B, F, 3, h, w)
             mw = mask[:, n * f:(n + 1) * f].to(x) if self.needs_mask else None  # x's dtype and device
-            carry, fill = state[-1] if self.streams_fill else None, None
+            carry, fill = (state[-1] if self.streams_fill else None), None
             if c.skip != "none": fill, carry = named_fill(xw, mw, c.skip, c.scale, carry)   # (B, F, 3, 4h, 4w)
             inp = (torch.cat([xw, mw], 2) if c.mask_channel else xw).flatten(1, 2)  # frames stacked on channels
             if c.fill_input: inp = torch.cat([inp, F.avg_pool2d(fill.flatten(1, 2), c.scale)], 1)   # after them

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse
 import contextlib
+import copy
 import json
 import math
 import os
@@ -36,8 +37,8 @@ from .checkpoint import (RunInUseError, RunLock, RunLog, atomic_write_text, buil
 
 # %% auto #0
 __all__ = ['SEED_PASSES', 'MUST_MATCH', 'NonFiniteGuard', 'plot_losses', 'sample_strip', 'init_distributed', 'average_gradients',
-           'Run', 'build_run', 'train_step', 'run_state', 'config_diff', 'restore_run', 'finite_weights', 'train',
-           'main']
+           'Run', 'build_run', 'ema_update', 'train_step', 'run_state', 'config_diff', 'restore_run', 'finite_weights',
+           'train', 'main']
 
 # %% ../nbs/05_train.ipynb #2518459c
 @dataclass
@@ -146,6 +147,7 @@ class Run:
     world: int = 1
     run_id: str | None = None                # the run's id (`04e_checkpoint`), in run.json and every checkpoint
     parent: dict | None = None               # the checkpoint a fork started from: run_id, checkpoint, step
+    G_ema: nn.Module | None = None           # the average of G's weights (`optim.ema`), the generator it ships
 
 def build_run(cfg: RunConfig, rank: int = 0, world: int = 1, device: str | None = None) -> Run:
     "Seeded networks, objective and optimisers on `device` (default: `cfg.train.device`)."
@@ -156,16 +158,24 @@ def build_run(cfg: RunConfig, rank: int = 0, world: int = 1, device: str | None 
     dev = torch.device(device)
     torch.manual_seed(t.seed)                     # identical initial weights on every rank
     G = build_generator(cfg).to(dev)
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False) if o.ema else None
     D, D_fft = SpatioTemporalDiscriminator(cfg.discriminator).to(dev), FFTDiscriminator(cfg.discriminator).to(dev)
     objective = GeneratorLoss(cfg.loss).to(dev)
-    if t.channels_last: G = G.to(memory_format=torch.channels_last)
+    if t.channels_last: G, G_ema = (m if m is None else m.to(memory_format=torch.channels_last) for m in (G, G_ema))
     if t.compile: G.compile()                     # in place: the module and its state_dict stay as they are
     opt_g = torch.optim.Adam(list(G.parameters()) + list(objective.parameters()), lr=o.lr_g, betas=o.betas)
     opt_d = torch.optim.Adam(list(D.parameters()) + list(D_fft.parameters()), lr=o.lr_d, betas=o.betas)
     gens = {"mask": torch.Generator().manual_seed(t.seed * 7919 + rank),
             "state": torch.Generator().manual_seed(t.seed + 17 + rank)}
     return Run(cfg, G, D, D_fft, objective, opt_g, opt_d, gens, dev, guard=NonFiniteGuard(t.max_nonfinite),
-               rank=rank, world=world)
+               rank=rank, world=world, G_ema=G_ema)
+
+# %% ../nbs/05_train.ipynb #0542543c
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    "Move every weight of `ema` a `1 - decay` part of the way to `model`'s; copy the buffers."
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
+    for b, m in zip(ema.buffers(), model.buffers()): b.copy_(m)
 
 # %% ../nbs/05_train.ipynb #af6a8f8d
 SEED_PASSES = (("supervised", "perceptual"), ("adversarial",), ("flow",), ("fft_adversarial",))
@@ -259,6 +269,7 @@ def train_step(run: Run, batch: dict) -> dict:
         _critics_grad(run, True)
         logs.update(_d_update(run, pred, label))
         with record_function("state.heal"): run.state = _heal(run, run.state, x)
+        if run.G_ema is not None: ema_update(run.G_ema, run.G, o.ema)
     logs["g_total"] = sum(v for k, v in logs.items() if k in TERMS) if logs else float("nan")
     run.guard.end_step(run.step)
     return logs
@@ -279,7 +290,8 @@ def run_state(run: Run) -> dict:
     return {"step": run.step, "run_id": run.run_id, "parent": run.parent, "config": config_to_dict(run.cfg),
             "G": run.G.state_dict(), "D": run.D.state_dict(), "D_fft": run.D_fft.state_dict(),
             "objective": run.objective.state_dict(), "opt_g": run.opt_g.state_dict(),
-            "opt_d": run.opt_d.state_dict(), "guard": asdict(run.guard), "ranks": _gather(mine, run)}
+            "opt_d": run.opt_d.state_dict(), "guard": asdict(run.guard), "ranks": _gather(mine, run),
+            **({} if run.G_ema is None else {"G_ema": run.G_ema.state_dict()})}
 
 def _pick(d: dict, path: str):
     for k in path.split("."): d = d[k]
@@ -303,7 +315,8 @@ def _widen_fork(run: Run, ck: dict) -> dict:
         opt["state"][i] = {k: widen_generator({n: v}, old, new, zero)[n] if k.startswith(("exp_", "max_")) else v
                            for k, v in s.items()}
     cfg = {**ck["config"], "generator": config_to_dict(run.cfg)["generator"]}
-    return {**ck, "G": widen_generator(ck["G"], old, new, fresh), "opt_g": opt, "config": cfg}
+    wide = {k: widen_generator(ck[k], old, new, fresh) for k in ("G", "G_ema") if ck.get(k) is not None}
+    return {**ck, **wide, "opt_g": opt, "config": cfg}
 
 def _fresh_streams(ck: dict) -> dict:
     "`ck` with every rank's recurrent state dropped, so that its streams start afresh."
@@ -329,9 +342,19 @@ def _restream_fork(run: Run, ck: dict) -> dict:
     if ck.get("run_id") == run.run_id or old == new: return ck
     return _fresh_streams({**ck, "config": {**ck["config"], "data": {**ck["config"]["data"], "overlap": new}}})
 
+def _from_generator(run: Run, ck: dict) -> None:
+    "Start a run from a shipped generator: its weights and step; the critics, optimisers and streams afresh."
+    diff = config_diff(ck["config"], config_to_dict(run.cfg), ("generator",))
+    if diff: raise ValueError(f"the generator file was made with another generator configuration (file, now): "
+                              f"{diff['generator']}; start from it with its own `generator` settings")
+    run.G.load_state_dict(ck["G"])
+    if run.G_ema is not None: run.G_ema.load_state_dict(ck["G"])
+    run.step = ck["step"]
+
 def restore_run(run: Run, ck: dict) -> None:
     "Load a checkpoint into a freshly built run; refuses one made with another configuration or world size."
     ck = {**ck, "config": config_to_dict(config_from_dict(ck["config"]))}   # fields added since: their defaults
+    if ck.get("generator_only"): return _from_generator(run, ck)
     ck = _widen_fork(run, _refill_fork(run, _reweigh_fork(run, _restream_fork(run, ck))))
     diff = config_diff(ck["config"], config_to_dict(run.cfg))
     if diff:
@@ -339,6 +362,7 @@ def restore_run(run: Run, ck: dict) -> None:
                          f"{diff}; resume with the same settings or start a new out_dir")
     if len(ck["ranks"]) != run.world: raise ValueError(f"checkpoint has {len(ck['ranks'])} ranks, this run {run.world}")
     run.G.load_state_dict(ck["G"]); run.D.load_state_dict(ck["D"]); run.D_fft.load_state_dict(ck["D_fft"])
+    if run.G_ema is not None: run.G_ema.load_state_dict(ck.get("G_ema") or ck["G"])   # switched on: from G
     run.objective.load_state_dict(ck["objective"])
     run.opt_g.load_state_dict(ck["opt_g"]); run.opt_d.load_state_dict(ck["opt_d"])
     run.step, run.guard = ck["step"], NonFiniteGuard(**ck["guard"])
@@ -355,23 +379,33 @@ def finite_weights(run: Run) -> bool:
     return all(bool(torch.isfinite(t).all()) for ts in (*nets, moments) for t in ts)
 
 # %% ../nbs/05_train.ipynb #5c998e38
-def _sample(run: Run, batch: dict, out: Path, step: int) -> dict:
-    "Sample strip (first window) and validation metrics (all) on `batch` from a fixed fresh state (NaN if not finite)."
-    G, x, mask = run.G, batch["input"].to(run.device), batch["mask"].to(run.device)
+def _validate(run: Run, G: nn.Module, batch: dict) -> Tensor:
+    "`G`'s prediction (on the CPU) of the windows of `batch`, each from the same fixed fresh state."
+    x, mask = batch["input"].to(run.device), batch["mask"].to(run.device)
     G.eval()
     with torch.no_grad(), _autocast(run):
         pred, _ = G(x, G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999)), mask=mask)
-    pred, label = pred.float().cpu(), batch["label"]
-    bad, t = int((~torch.isfinite(pred)).sum()), pred.shape[1] // 2
-    (out / "samples").mkdir(parents=True, exist_ok=True)
-    sample_strip(batch["input"][0, t], pred[0, t].nan_to_num(0.0).clamp(0, 1), label[0, t],
-                 out / "samples" / f"step_{step:07d}.png")
-    if bad: return {"val_psnr": float("nan"), "val_ssim": float("nan"), "val_nonfinite": float(bad)}
+    return pred.float().cpu()
+
+def _scores(pred: Tensor, batch: dict, tag: str = "") -> dict:
+    "Validation PSNR and SSIM over valid pixels (NaN, and the count of non-finite values, if any)."
+    bad, label = int((~torch.isfinite(pred)).sum()), batch["label"]
+    if bad: return {f"val_psnr{tag}": float("nan"), f"val_ssim{tag}": float("nan"), f"val_nonfinite{tag}": float(bad)}
     pred = pred.clamp(0, 1)
     v = batch["valid"][:, None].expand(-1, pred.shape[1], -1, -1, -1).flatten(0, 1) if "valid" in batch else None
     pred, label = pred.flatten(0, 1), label.flatten(0, 1)
-    return {"val_psnr": float(psnr(pred, label, valid=v).mean()), "val_ssim": float(ssim(pred, label, valid=v).mean()),
-            "val_nonfinite": 0.0}
+    return {f"val_psnr{tag}": float(psnr(pred, label, valid=v).mean()),
+            f"val_ssim{tag}": float(ssim(pred, label, valid=v).mean()), f"val_nonfinite{tag}": 0.0}
+
+def _sample(run: Run, batch: dict, out: Path, step: int) -> dict:
+    "Sample strip (first window) and validation metrics (all) on `batch` from a fixed fresh state (NaN if not finite)."
+    pred = _validate(run, run.G, batch)
+    t = pred.shape[1] // 2
+    (out / "samples").mkdir(parents=True, exist_ok=True)
+    sample_strip(batch["input"][0, t], pred[0, t].nan_to_num(0.0).clamp(0, 1), batch["label"][0, t],
+                 out / "samples" / f"step_{step:07d}.png")
+    ema = {} if run.G_ema is None else _scores(_validate(run, run.G_ema, batch), batch, "_ema")
+    return {**_scores(pred, batch), **ema}
 
 def _on_rank0(world: int, rank: int, fn):
     "`fn()` run on rank 0 only; its result, or its error, reaches every rank."
@@ -416,7 +450,7 @@ def _finish(run: Run, out: Path, log: RunLog | None) -> None:
         _save_info({**info, "stopped": time.strftime("%Y-%m-%d %H:%M:%S"), "stopped_step": run.step}, out)
     log.write_csv()
     if log.rows:
-        keys = [k for k in ("g_total", *TERMS, "critic", "val_psnr") if any(k in r for r in log.rows)]
+        keys = [k for k in ("g_total", *TERMS, "critic", "val_psnr", "val_psnr_ema") if any(k in r for r in log.rows)]
         fig = plot_losses(log.rows, keys)
         fig.savefig(out / "loss_curves.png", dpi=100); plt.close(fig)
 

@@ -55,6 +55,23 @@ def test_train_fork_starts_or_continues(tmp_path, monkeypatch):
     assert calls[-1][-1] == "auto"
 
 
+def test_fork_from_model(tmp_path, monkeypatch):
+    "A `FROM_MODEL` stage starts from the parent run's generator as it ships, exported to its model.pt first."
+    import torch
+    from deepfovea_nb.checkpoint import save_checkpoint
+    calls = []
+    monkeypatch.setattr(tool.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    parent, run = tmp_path / "parent", tmp_path / "run"
+    weights = {"w": torch.ones(2)}
+    save_checkpoint({"step": 7, "run_id": "p", "config": {}, "G": weights, "G_ema": {"w": torch.zeros(2)}},
+                    parent / "checkpoints", 7)
+    tool.train_fork(run, parent, "cpu_ema")
+    assert calls[-1][-2:] == ["--resume", str(parent / "model.pt")]
+    shipped = torch.load(parent / "model.pt", weights_only=True)
+    assert shipped["ema"] and torch.equal(shipped["G"]["w"], torch.zeros(2)) and shipped["step"] == 7
+    assert tool.start_from(parent, "cpu_keep") == parent / "checkpoints"
+
+
 def test_train_stages_in_order(tmp_path, monkeypatch):
     "make pretrained: the first stage continues in its folder, each next one forks the previous one's folder."
     calls = []
@@ -63,7 +80,8 @@ def test_train_stages_in_order(tmp_path, monkeypatch):
     folders = [tmp_path / d for _, d, _ in tool.STAGES]
     assert [c[c.index("--preset") + 1] for c in calls] == [p for p, _, _ in tool.STAGES]
     assert [c[c.index("--out") + 1] for c in calls] == [str(f) for f in folders]
-    assert [c[-1] for c in calls] == ["auto"] + [str(f / "checkpoints") for f in folders[:-1]]
+    assert [c[-1] for c in calls] == ["auto"] + [str(tool.start_from(f, p)) for f, (p, _, _) in
+                                                 zip(folders[:-1], tool.STAGES[1:])]
 
 
 def test_hours_from_stopped(tmp_path, capsys):

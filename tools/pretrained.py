@@ -48,7 +48,12 @@ FORKS = {  # presets tried as a further run forked from one of the stages (`--ru
                 "learning rates decaying linearly from full to a tenth over its 1000 steps",
     "cpu_stream_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights (as "
                        "`cpu_psnr`), the learning rates full, then decaying linearly to a tenth over the last 700 "
-                       "steps"}
+                       "steps",
+    "cpu_ema": "the same, started from the previous run's shipped generator (`model.pt`) with fresh critics and "
+               "optimisers, warmed up again over 200 steps, the learning rates decaying to a tenth over the last 1200 "
+               "steps, and an exponential moving average of the generator's weights (`optim.ema` 0.999), which is "
+               "the generator it ships"}
+FROM_MODEL = {"cpu_ema"}   # presets that start from the previous run's model.pt, not from its checkpoints
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
     "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
@@ -79,13 +84,19 @@ def _train(preset: str, run: Path, resume: str) -> None:
     subprocess.run(cmd, check=True)
 
 
+def start_from(parent: Path, preset: str) -> Path:
+    "What a fork of `preset` starts from in the run folder `parent`: its model.pt (`FROM_MODEL`) or its checkpoints."
+    return parent / ("model.pt" if preset in FROM_MODEL else "checkpoints")
+
+
 def train_fork(run: Path, parent: Path, preset: str) -> None:
-    "Train `preset` in `run`: continue it, or fork it from the newest checkpoint of the run in `parent`."
-    from deepfovea_nb.checkpoint import list_checkpoints
+    "Train `preset` in `run`: continue it, or fork it from the run in `parent` (`start_from`)."
+    from deepfovea_nb.checkpoint import export_generator, list_checkpoints
     if list_checkpoints(run / "checkpoints"): resume = "auto"
     else:   # a clone holds the run's record but not its checkpoints: it is rewritten from the start
         for f in ("run.json", "log.jsonl", "metrics.csv"): (run / f).unlink(missing_ok=True)
-        resume = str(parent / "checkpoints")
+        resume = str(start_from(parent, preset))
+        if preset in FROM_MODEL: export_generator(parent, resume)   # the parent's generator as it ships
     _train(preset, run, resume)
 
 
@@ -170,7 +181,7 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
              if stage else f"A run tried and not shipped: `{preset}`") \
         + " (" + " then ".join(f"`{p}`" for p in presets) + (" presets)" if len(infos) > 1 else " preset)")
     runs = [f"`deepfovea-train --preset {p} --out {rel(f)} --resume "
-            f"{rel(folders[n - 1]) / 'checkpoints' if n else 'auto'}`"
+            f"{rel(start_from(folders[n - 1], p)) if n else 'auto'}`"
             for n, (p, f) in enumerate(zip(presets, folders))]
     if preset == STAGES[-1][0]:
         made = f"`make pretrained` (training: `python tools/pretrained.py --train`, which runs {'; then '.join(runs)})"
@@ -191,8 +202,8 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     out = [
         f"# {title}", "",
         f"Everything here is written by {made}. Nothing is typed by hand.", "",
-        f"- `model.pt`: the generator and its full `RunConfig` ({model.stat().st_size / 1e6:.2f} MB; loads with "
-        "`checkpoint.load_generator`, i.e. `torch.load(..., weights_only=True)`), step "
+        f"- `model.pt`: the generator{averaged(model)} and its full `RunConfig` ({model.stat().st_size / 1e6:.2f} "
+        "MB; loads with `checkpoint.load_generator`, i.e. `torch.load(..., weights_only=True)`), step "
         f"{model_step}, run id `{info['run_id']}`.",
         f"{what} at {h // s}x{w // s} -> {h}x{w} on "
         f"{len(info['data'])} training clips ({info['windows']} windows of {cfg['generator']['frames']} frames), "
@@ -229,6 +240,13 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     return "\n".join(out) + "\n"
 
 
+def averaged(model: Path) -> str:
+    "' (the average of its weights ...)' if the generator file holds a weight average (`optim.ema`), else ''."
+    import torch
+    ck = torch.load(model, map_location="cpu", weights_only=True)
+    return f" (the average of its weights, `optim.ema` {ck['config']['optim']['ema']})" if ck.get("ema") else ""
+
+
 def torch_step(model: Path) -> int:
     "The training step a generator file was exported at."
     import torch
@@ -260,7 +278,7 @@ def main(argv=None) -> int:
     hist = history(run, info, earlier)
     log = hist[0]
     keys = [k for k in ("g_total", "supervised", "perceptual", "flow", "adversarial", "fft_adversarial", "critic",
-                        "val_psnr") if any(k in r for r in log)]
+                        "val_psnr", "val_psnr_ema") if any(k in r for r in log)]
     fig = plot_losses(log, keys)
     fig.savefig(run / "loss_curves.png", dpi=100)
     samples = sorted((run / "samples").glob("step_*.png"))
