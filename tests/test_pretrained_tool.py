@@ -102,3 +102,19 @@ def test_ancestors_follow_the_parents(tmp_path):
     folders = [tmp_path / d for d in ("run", "side", "mid", "base", "missing")]
     assert tool.ancestors(info, folders) == [tmp_path / "base", tmp_path / "mid"]
     assert tool.ancestors(json.loads((tmp_path / "base" / "run.json").read_text()), folders) == []
+
+
+def test_model_facts(tmp_path):
+    "Size, step and whether it is a weight average: from model.pt, else from the packaged summary.json (a clone)."
+    import torch
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.save({"step": 12, "ema": True, "config": {"optim": {"ema": 0.999}}, "G": {}}, run / "model.pt")
+    mb, step, avg = tool.model_facts(run)
+    assert (step, avg) == (12, " (the average of its weights, `optim.ema` 0.999)") and mb > 0
+    torch.save({"step": 12, "ema": False, "config": {"optim": {"ema": 0.999}}, "G": {}}, run / "model.pt")
+    assert tool.model_facts(run)[2] == ""                 # exported with ema=False: the trained weights
+    (run / "model.pt").unlink()
+    (run / "summary.json").write_text(json.dumps({"model_mb": 9.2, "steps": 30}))
+    (run / "run.json").write_text(json.dumps({"config": {"optim": {}}}))
+    assert tool.model_facts(run) == (9.2, 30, "")

@@ -11,7 +11,8 @@ results/pretrained_wide); it writes, into that folder: model.pt (the generator a
 `checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips: metrics,
 per-eccentricity curves, strip, for the model and every baseline), loss_curves.png (from step 0, the earlier runs'
 logs included), sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read from those files,
-never typed).
+never typed); for a run that averages its generator's weights (`optim.ema`: model.pt holds the average), also
+eval_raw/, the same evaluation of the trained weights of the same step, to show what the average itself did.
 """
 import argparse
 import datetime
@@ -96,7 +97,8 @@ def train_fork(run: Path, parent: Path, preset: str) -> None:
     else:   # a clone holds the run's record but not its checkpoints: it is rewritten from the start
         for f in ("run.json", "log.jsonl", "metrics.csv"): (run / f).unlink(missing_ok=True)
         resume = str(start_from(parent, preset))
-        if preset in FROM_MODEL: export_generator(parent, resume)   # the parent's generator as it ships
+        if preset in FROM_MODEL and list_checkpoints(parent / "checkpoints"):
+            export_generator(parent, resume)   # the parent's generator as it ships (a clone has the shipped file)
     _train(preset, run, resume)
 
 
@@ -156,18 +158,22 @@ def _per_video(vs: dict) -> str:
         + (f", ΔLPIPS {d['lpips']:+.4f}" if "lpips" in d else "") for v, d in vs["by_video"].items())
 
 
-def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: dict, rows: list,
+def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: dict, rows: list,
            hist: tuple[list[dict], float, list[dict]], earlier: list[Path], preset: str = STAGES[-1][0],
-           vs_fills: dict | None = None) -> str:
-    """The run folder's README.md, from the files this script and training wrote; `hist` is `history`'s answer,
-    `vs_fills` the model against each fill of `BESIDE` that was evaluated (`versus`)."""
+           vs_fills: dict | None = None, vs_raw: dict | None = None) -> str:
+    """The run folder's README.md, from the files this script and training wrote; `model` is `model_facts`'s answer,
+    `hist` `history`'s,
+    `vs_fills` the model against each fill of `BESIDE` that was evaluated (`versus`), `vs_raw` the trained
+    (not averaged) weights of a run with `optim.ema` against the bar's baseline."""
     from deepfovea_nb.evaluate import ORDER
     log, hours, pinfos = hist
+    mb, model_step, avg = model
     cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
     train_s = sum(r.get("sec", 0.0) for r in log)
     summary = {"steps": step, "wall_hours": round(hours, 3), "train_step_hours": round(train_s / 3600, 3),
-               "model_mb": round(model.stat().st_size / 1e6, 3), "frames_evaluated": ev["frames"],
+               "model_mb": round(mb, 3), "model_step": model_step, "frames_evaluated": ev["frames"],
                "vs_st_push_pull": vs, "vs_fills": vs_fills or {}, "fills": {b: BESIDE[b] for b in vs_fills or {}},
+               **({"trained_weights_vs_st_push_pull": vs_raw} if vs_raw else {}),
                "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
@@ -190,8 +196,9 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
                 f"tools/pretrained.py --run {rel(run)} --preset {preset}`")
     ends = [i["parent"]["step"] for i in infos[1:]] + [step]
     starts = [0] + ends[:-1]
-    what = f"- Training: {step} steps" + (f" in {len(infos)} runs, each forked from the previous one's last "
-                                          "checkpoint: " if len(infos) > 1 else ": ") + "; ".join(
+    fork = "last checkpoint" if not set(presets) & FROM_MODEL else "last checkpoint (or its model.pt, where said)"
+    what = f"- Training: {step} steps" + (f" in {len(infos)} runs, each forked from the previous one's {fork}: "
+                                          if len(infos) > 1 else ": ") + "; ".join(
         f"steps {a}-{b} with the `{p}` preset ({notes.get(p, p)}; run `{i['run_id']}`, record in `{rel(f)}/`)"
         for a, b, p, i, f in zip(starts, ends, presets, infos, folders)) + "; in all,"
     other = [str(val_windows(i)) for i in pinfos if val_windows(i) != val_windows(info)]   # `history` left out
@@ -202,7 +209,7 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
     out = [
         f"# {title}", "",
         f"Everything here is written by {made}. Nothing is typed by hand.", "",
-        f"- `model.pt`: the generator{averaged(model)} and its full `RunConfig` ({model.stat().st_size / 1e6:.2f} "
+        f"- `model.pt`: the generator{avg} and its full `RunConfig` ({mb:.2f} "
         "MB; loads with `checkpoint.load_generator`, i.e. `torch.load(..., weights_only=True)`), step "
         f"{model_step}, run id `{info['run_id']}`.",
         f"{what} at {h // s}x{w // s} -> {h}x{w} on "
@@ -235,22 +242,33 @@ def readme(run: Path, model: Path, model_step: int, ev: dict, vs: dict, info: di
                 f"it), mean over videos: ΔPSNR {k['psnr']:+.2f} dB (fovea {k['psnr_fovea']:+.2f}, periphery "
                 f"{k['psnr_periphery']:+.2f})" + (f", ΔLPIPS {k['lpips']:+.4f}" if "lpips" in k else "")
                 + "; per video: " + _per_video(v) + "."]
+    if vs_raw:
+        k = vs_raw["mean_over_videos"]
+        out += ["", "The trained weights of the same step, not averaged (`export_generator(..., ema=False)`, evaluated "
+                "the same way into `eval_raw/`), against the bar's baseline, mean over videos: ΔPSNR "
+                f"{k['psnr']:+.2f} dB (fovea {k['psnr_fovea']:+.2f}, periphery {k['psnr_periphery']:+.2f})"
+                + (f", ΔLPIPS {k['lpips']:+.4f}" if "lpips" in k else "") + "; per video: " + _per_video(vs_raw)
+                + ". So the average of the weights itself changes PSNR by "
+                f"{vs['mean_over_videos']['psnr'] - k['psnr']:+.2f} dB."]
     out += ["",
         "![loss curves](loss_curves.png)", "", "![strip](eval/strip.png)", "", "![eccentricity](eval/eccentricity.png)"]
     return "\n".join(out) + "\n"
 
 
-def averaged(model: Path) -> str:
-    "' (the average of its weights ...)' if the generator file holds a weight average (`optim.ema`), else ''."
-    import torch
-    ck = torch.load(model, map_location="cpu", weights_only=True)
-    return f" (the average of its weights, `optim.ema` {ck['config']['optim']['ema']})" if ck.get("ema") else ""
+def _average_text(ema: float) -> str:
+    return f" (the average of its weights, `optim.ema` {ema:g})" if ema else ""
 
 
-def torch_step(model: Path) -> int:
-    "The training step a generator file was exported at."
+def model_facts(run: Path) -> tuple[float, int, str]:
+    """(MB, step, ' (the average of its weights ...)' or '') of the run's model.pt; of its summary.json where the
+    generator file is not here (a clone holds neither the checkpoints nor an unshipped run's model.pt)."""
     import torch
-    return int(torch.load(model, map_location="cpu", weights_only=True).get("step", -1))
+    if (run / "model.pt").is_file():
+        ck = torch.load(run / "model.pt", map_location="cpu", weights_only=True)
+        ema = ck["config"]["optim"].get("ema", 0.0) if ck.get("ema") else 0.0
+        return (run / "model.pt").stat().st_size / 1e6, int(ck.get("step", -1)), _average_text(ema)
+    s, info = json.loads((run / "summary.json").read_text()), json.loads((run / "run.json").read_text())
+    return s["model_mb"], s.get("model_step", s["steps"]), _average_text(info["config"]["optim"].get("ema", 0.0))
 
 
 def main(argv=None) -> int:
@@ -266,15 +284,20 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     import matplotlib
     matplotlib.use("Agg")
-    from deepfovea_nb.checkpoint import export_generator
+    from deepfovea_nb.checkpoint import export_generator, list_checkpoints
     from deepfovea_nb.evaluate import evaluate_run, versus
     from deepfovea_nb.train import plot_losses
     run, results = Path(a.run).resolve(), ROOT / "results"
     if a.train: train_stages(results)
     info = json.loads((run / "run.json").read_text())
     earlier = ancestors(info, [results / d for _, d, _ in STAGES])   # the runs before this one
-    model = export_generator(run, run / "model.pt")
-    print(f"pretrained: {model} ({model.stat().st_size / 1e6:.2f} MB)", flush=True)
+    model = run / "model.pt"
+    if list_checkpoints(run / "checkpoints"): export_generator(run, model)
+    elif not a.reuse_eval or not (model.is_file() or (run / "summary.json").is_file()):
+        raise SystemExit(f"pretrained: {run} holds no checkpoint to export and evaluate; train it first, or pass "
+                         "--reuse-eval to rewrite the README of a packaged run from its files")
+    facts = model_facts(run)
+    print(f"pretrained: {model} ({facts[0]:.2f} MB, step {facts[1]})", flush=True)
     hist = history(run, info, earlier)
     log = hist[0]
     keys = [k for k in ("g_total", "supervised", "perceptual", "flow", "adversarial", "fft_adversarial", "critic",
@@ -289,10 +312,15 @@ def main(argv=None) -> int:
     vs = versus(ev)
     vs_fills = {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}
     rows = bar_check(vs)
-    (run / "README.md").write_text(readme(run, model, torch_step(model), ev, vs, info, rows, hist, earlier,
-                                              a.preset, vs_fills))
+    vs_raw = None
+    if facts[2]:   # what the average itself did: the trained weights of the same step, evaluated alike
+        if a.reuse_eval: ev_raw = json.loads((run / "eval_raw" / "metrics.json").read_text())
+        else: ev_raw, _ = evaluate_run(export_generator(run, run / "model_raw.pt", ema=False),
+                                       out_dir=run / "eval_raw", device=a.device, n_windows=a.windows)
+        vs_raw = versus(ev_raw)
+    (run / "README.md").write_text(readme(run, facts, ev, vs, info, rows, hist, earlier, a.preset, vs_fills, vs_raw))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
-    print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files]))
+    print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files] if Path(f).exists()))
     return 0
 
 
