@@ -1,11 +1,12 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream_seq] [--windows 8]
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_ema] [--windows 8]
                                   [--device cpu] [--reuse-eval]
-`make pretrained` (this script with --train) trains the shipped model in five runs, each resumable, each forked
+`make pretrained` (this script with --train) trains the shipped model in six runs, each resumable, each forked
 from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
 results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained_stream,
-`cpu_stream_seq` into results/pretrained. It then
+`cpu_stream_seq` into results/pretrained_seq, then `cpu_ema` (from that run's exported model.pt, `FROM_MODEL`) into
+results/pretrained. It then
 packages the last run (or, with --run and --preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in
 results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only,
 `checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips: metrics,
@@ -35,9 +36,13 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
                                         "(`generator.skip` `st_push_pull_keep_stream`), as the model carries its "
                                         "recurrent state, instead of starting afresh in every window, the learning "
                                         "rates again decaying to a tenth over the last 900 steps"),
-    ("cpu_stream_seq", "pretrained", "the same on windows that meet end to end (`data.overlap` 0, as evaluation and "
-                                     "reconstruction read a video) instead of overlapping by two frames, the learning "
-                                     "rates full again, then decaying to a tenth over the last 900 steps"))
+    ("cpu_stream_seq", "pretrained_seq", "the same on windows that meet end to end (`data.overlap` 0, as evaluation "
+                                         "and reconstruction read a video) instead of overlapping by two frames, the "
+                                         "learning rates full again, then decaying to a tenth over the last 900 steps"),
+    ("cpu_ema", "pretrained", "the same, started from the previous run's shipped generator (`model.pt`) with fresh "
+                              "critics and optimisers, warmed up again over 200 steps, the learning rates decaying to "
+                              "a tenth over the last 1200 steps, and an exponential moving average of the generator's "
+                              "weights (`optim.ema` 0.999), which is the generator it ships"))
 FORKS = {  # presets tried as a further run forked from one of the stages (`--run` elsewhere, `--preset`)
     "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
                 "`widen_generator` so that the fork starts from the same predictions, and the learning rates decaying "
@@ -50,10 +55,8 @@ FORKS = {  # presets tried as a further run forked from one of the stages (`--ru
     "cpu_stream_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights (as "
                        "`cpu_psnr`), the learning rates full, then decaying linearly to a tenth over the last 700 "
                        "steps",
-    "cpu_ema": "the same, started from the previous run's shipped generator (`model.pt`) with fresh critics and "
-               "optimisers, warmed up again over 200 steps, the learning rates decaying to a tenth over the last 1200 "
-               "steps, and an exponential moving average of the generator's weights (`optim.ema` 0.999), which is "
-               "the generator it ships"}
+    "cpu_ema_tail": "the same continued from its last checkpoint (critics, optimisers and the average included) at "
+                    "the decayed learning rate, the average going on"}
 FROM_MODEL = {"cpu_ema"}   # presets that start from the previous run's model.pt, not from its checkpoints
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
