@@ -310,9 +310,12 @@ def build_generator(cfg: RunConfig) -> RecurrentUNet:
     "The generator a run configures (random weights)."
     return RecurrentUNet(cfg.generator)
 
+def _shipped_key(ck: dict, ema: bool) -> str:
+    return "G_ema" if ema and ck.get("G_ema") is not None else "G"
+
 def shipped_weights(ck: dict, ema: bool = True) -> dict:
     "The generator weights a checkpoint ships: its weight average when it keeps one (`optim.ema`) and `ema`."
-    return ck["G_ema"] if ema and ck.get("G_ema") is not None else ck.get("G", {})
+    return ck.get(_shipped_key(ck, ema), {})
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu",
                    ema: bool = True) -> tuple[RecurrentUNet, RunConfig]:
@@ -333,8 +336,8 @@ def export_generator(src: str | Path, dest: str | Path, ema: bool = True) -> Pat
     "Write the generator `src` (checkpoint file or run folder) ships alone, with config, step and run id, to `dest`."
     ck = load_checkpoint(src)
     keep = {k: ck[k] for k in ("config", "step", "run_id") if k in ck}
-    averaged = ema and ck.get("G_ema") is not None
-    return atomic_save({"format": FORMAT, "generator_only": True, "G": shipped_weights(ck, ema), "ema": averaged,
+    key = _shipped_key(ck, ema)
+    return atomic_save({"format": FORMAT, "generator_only": True, "G": ck.get(key, {}), "ema": key == "G_ema",
                         **keep}, dest)
 
 
