@@ -165,9 +165,8 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
            hist: tuple[list[dict], float, list[dict]], earlier: list[Path], preset: str = STAGES[-1][0],
            vs_fills: dict | None = None, vs_raw: dict | None = None) -> str:
     """The run folder's README.md, from the files this script and training wrote; `model` is `model_facts`'s answer,
-    `hist` `history`'s,
-    `vs_fills` the model against each fill of `BESIDE` that was evaluated (`versus`), `vs_raw` the trained
-    (not averaged) weights of a run with `optim.ema` against the bar's baseline."""
+    `hist` `history`'s, `vs_fills` the model against each fill of `BESIDE` that was evaluated (`versus`), `vs_raw`
+    the trained (not averaged) weights of a run with `optim.ema` against the bar's baseline."""
     from deepfovea_nb.evaluate import ORDER
     log, hours, pinfos = hist
     mb, model_step, avg = model
