@@ -43,21 +43,27 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
                               "critics and optimisers, warmed up again over 200 steps, the learning rates decaying to "
                               "a tenth over the last 1200 steps, and an exponential moving average of the generator's "
                               "weights (`optim.ema` 0.999), which is the generator it ships"))
-FORKS = {  # presets tried as a further run forked from one of the stages (`--run` elsewhere, `--preset`)
-    "cpu_wide": "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
-                "`widen_generator` so that the fork starts from the same predictions, and the learning rates decaying "
-                "linearly to a tenth over the last 2000 steps",
-    "cpu_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights, the "
-                "learning rates decaying linearly from full to a tenth over its 1200 steps",
-    "cpu_fill": "the same with the skip's fill as three more input channels per frame (`generator.fill_input`), the "
-                "checkpoint widened by `widen_generator` so that the fork starts from the same predictions, and the "
-                "learning rates decaying linearly from full to a tenth over its 1000 steps",
-    "cpu_stream_psnr": "the same with the perceptual and both adversarial terms at a quarter of their weights (as "
-                       "`cpu_psnr`), the learning rates full, then decaying linearly to a tenth over the last 700 "
-                       "steps",
-    "cpu_ema_tail": "the same continued from its last checkpoint (critics, optimisers and the average included) at "
-                    "the decayed learning rate, the average going on"}
-FROM_MODEL = {"cpu_ema"}   # presets that start from the previous run's model.pt, not from its checkpoints
+FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run folder under results/, what it changes)
+    "cpu_wide": ("pretrained_wide",
+                 "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
+                 "`widen_generator` so that the fork starts from the same predictions, and the learning rates "
+                 "decaying linearly to a tenth over the last 2000 steps"),
+    "cpu_psnr": ("pretrained_psnr",
+                 "the same with the perceptual and both adversarial terms at a quarter of their weights, the "
+                 "learning rates decaying linearly from full to a tenth over its 1200 steps"),
+    "cpu_fill": ("pretrained_fill",
+                 "the same with the skip's fill as three more input channels per frame (`generator.fill_input`), the "
+                 "checkpoint widened by `widen_generator` so that the fork starts from the same predictions, and the "
+                 "learning rates decaying linearly from full to a tenth over its 1000 steps"),
+    "cpu_stream_psnr": ("pretrained_stream_psnr",
+                        "the same with the perceptual and both adversarial terms at a quarter of their weights (as "
+                        "`cpu_psnr`), the learning rates full, then decaying linearly to a tenth over the last 700 "
+                        "steps"),
+    "cpu_ema_tail": ("pretrained_ema_tail",
+                     "the same continued from its last checkpoint (critics, optimisers and the average included) at "
+                     "the decayed learning rate, the average going on")}
+RUNS = {**{d: p for p, d, _ in STAGES}, **{d: p for p, (d, _) in FORKS.items()}}   # run folder -> preset
+FROM_MODEL = {"cpu_ema", "cpu_stream_ema"}   # presets that start from the previous run's model.pt
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
     "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
@@ -182,8 +188,8 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
     keys = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")
     rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
     infos, folders = [*pinfos, info], [*earlier[len(earlier) - len(pinfos):], run]
-    notes = {**{preset: note for preset, _, note in STAGES}, **FORKS}
-    presets = [p for p, _, _ in STAGES[:len(pinfos)]] + [preset]
+    notes = {**{preset: note for preset, _, note in STAGES}, **{p: note for p, (_, note) in FORKS.items()}}
+    presets = [RUNS[f.name] for f in folders[:-1]] + [preset]
     stage = [p for p, _, _ in STAGES].index(preset) + 1 if preset in [p for p, _, _ in STAGES] else None
     title = ("The shipped model" if stage == len(STAGES) else f"Stage {stage} of {len(STAGES)} of the shipped model"
              if stage else f"A run tried and not shipped: `{preset}`") \
@@ -292,7 +298,7 @@ def main(argv=None) -> int:
     run, results = Path(a.run).resolve(), ROOT / "results"
     if a.train: train_stages(results)
     info = json.loads((run / "run.json").read_text())
-    earlier = ancestors(info, [results / d for _, d, _ in STAGES])   # the runs before this one
+    earlier = ancestors(info, [results / d for d in RUNS])   # the runs before this one
     model = run / "model.pt"
     if list_checkpoints(run / "checkpoints"): export_generator(run, model)
     elif not a.reuse_eval or not (model.is_file() or (run / "summary.json").is_file()):
