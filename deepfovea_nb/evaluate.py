@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .frames import VideoWindows
-from .sampling import classical_fill, eccentricity, named_fill, upsample
+from .sampling import FILLS, eccentricity, named_fill, streams, upsample
 from .pipeline import make_batch, open_videos
 from .generator import RecurrentUNet
 from .flow import DISFlow
@@ -37,17 +37,17 @@ __all__ = ['BASELINES', 'EDGES', 'FOVEA_PX', 'ORDER', 'baselines', 'clip_windows
 BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic",
              "st_push_pull_keep_bicubic", "st_push_pull_keep_stream_bicubic", "unmasked_bicubic")
 
-def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4, decay: float = 0.5,
+def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4,
               carry: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor]:
     """The baseline reconstructions of a window's (T, C, h, w) low-res input, the streamed fill continuing from
     `carry` (None: a fresh stream): (name -> (T, C, scale*h, scale*w), the carry for the next window)."""
-    fill = lambda temporal: classical_fill(masked_lr, mask, scale, temporal=temporal, decay=decay)
-    streamed, carry = named_fill(masked_lr, mask, "st_push_pull_keep_stream", scale, carry)
-    return {"masked_bilinear": upsample(masked_lr, "bilinear", scale),
-            "masked_bicubic": upsample(masked_lr, "bicubic", scale),
-            "push_pull_bicubic": fill(False), "st_push_pull_bicubic": fill(True),
-            "st_push_pull_keep_bicubic": named_fill(masked_lr, mask, "st_push_pull_keep", scale)[0],
-            "st_push_pull_keep_stream_bicubic": streamed, "unmasked_bicubic": upsample(lr, "bicubic", scale)}, carry
+    rec = {"masked_bilinear": upsample(masked_lr, "bilinear", scale),
+           "masked_bicubic": upsample(masked_lr, "bicubic", scale)}
+    for name in FILLS:   # every classical fill through `named_fill`, then bicubic 4x
+        rec[f"{name}_bicubic"], c = named_fill(masked_lr, mask, name, scale, carry if streams(name) else None)
+        if streams(name): streamed = c
+    rec["unmasked_bicubic"] = upsample(lr, "bicubic", scale)
+    return rec, streamed
 
 # %% ../nbs/06_evaluate.ipynb #2ab2cd03
 def clip_windows(cfg: RunConfig, frames: list[Path], name: str = "video", n_windows: int = 4,
