@@ -83,6 +83,7 @@ class TrainConfig:
     ckpt_every: int = 50
     keep_last: int = 3
     val_windows: int = 1             # validation windows scored at each sample, spread evenly over the source
+    val_stream: int = 0              # and, if > 0, this many consecutive windows of each shot, state carried
 
     def __post_init__(self):
         for k, ok in (("schedule", SCHEDULES), ("precision", PRECISIONS)):
@@ -91,7 +92,7 @@ class TrainConfig:
             raise ValueError(f"train.device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         for k in ("steps", "max_nonfinite", "log_every", "sample_every", "ckpt_every", "keep_last", "val_windows"):
             check_number(f"train.{k}", getattr(self, k), 1, integer=True)
-        check_number("train.seed", self.seed, 0, integer=True)
+        for k in ("seed", "val_stream"): check_number(f"train.{k}", getattr(self, k), 0, integer=True)
         for k in ("compile", "channels_last", "reset_on_new_video"): check_bool(f"train.{k}", getattr(self, k))
 
 # %% ../nbs/04d_config.ipynb #1ddc2853

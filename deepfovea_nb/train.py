@@ -13,7 +13,7 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -36,9 +36,9 @@ from .checkpoint import (RunInUseError, RunLock, RunLog, atomic_write_text, buil
                                      rng_state, save_checkpoint, set_rng_state)
 
 # %% auto #0
-__all__ = ['SEED_PASSES', 'MUST_MATCH', 'NonFiniteGuard', 'plot_losses', 'sample_strip', 'init_distributed', 'average_gradients',
-           'Run', 'build_run', 'ema_update', 'train_step', 'run_state', 'config_diff', 'restore_run', 'finite_weights',
-           'train', 'main']
+__all__ = ['SEED_PASSES', 'MUST_MATCH', 'VAL_CURVES', 'NonFiniteGuard', 'plot_losses', 'sample_strip', 'init_distributed',
+           'average_gradients', 'Run', 'build_run', 'ema_update', 'train_step', 'run_state', 'config_diff',
+           'restore_run', 'finite_weights', 'val_shots', 'train', 'main']
 
 # %% ../nbs/05_train.ipynb #2518459c
 @dataclass
@@ -397,7 +397,38 @@ def _scores(pred: Tensor, batch: dict, tag: str = "") -> dict:
     return {f"val_psnr{tag}": float(psnr(pred, label, valid=v).mean()),
             f"val_ssim{tag}": float(ssim(pred, label, valid=v).mean()), f"val_nonfinite{tag}": 0.0}
 
-def _sample(run: Run, batch: dict, out: Path, step: int) -> dict:
+VAL_CURVES = ("val_psnr", "val_psnr_ema", "val_psnr_stream", "val_psnr_stream_ema")   # plotted, where logged
+
+def val_shots(cfg: RunConfig) -> list[list[dict]]:
+    """`make_batch` of the first `train.val_stream` consecutive windows of each validation shot (`data.val_source`,
+    else every training shot), one gaze per shot, masks seeded: what `evaluate` reads, one list per shot."""
+    data = replace(cfg.data, overlap=0)   # windows that meet end to end, as evaluation reads a video
+    vds = open_windows(data, cfg.generator.frames, val=cfg.data.val_source is not None)
+    shots, g = {}, torch.Generator().manual_seed(cfg.train.seed + 2)
+    for i, (name, _, _) in enumerate(vds.index): shots.setdefault(name, []).append(i)
+    out = []
+    for idx in shots.values():
+        gaze, seq = None, []
+        for n, i in enumerate(idx[:cfg.train.val_stream]):
+            seq.append(make_batch(vds, [i], [n == 0], gaze, data, cfg.degrade, g))
+            gaze = seq[-1]["gaze"]
+        out.append(seq)
+    return out
+
+def _stream_scores(run: Run, G: nn.Module, shots: list[list[dict]], tag: str = "_stream") -> dict:
+    "`_scores` of `G` on `val_shots`: each shot's windows in order, the state (and a streamed fill) carried."
+    G.eval()
+    preds, labels, valid = [], [], []
+    for seq in shots:
+        state = None
+        for b in seq:
+            x, mask = b["input"].to(run.device), b["mask"].to(run.device)
+            if state is None: state = G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999))
+            with torch.no_grad(), _autocast(run): pred, state = G(x, state, mask=mask)
+            preds.append(pred.float().cpu()); labels.append(b["label"]); valid.append(b["valid"])
+    return _scores(torch.cat(preds), {"label": torch.cat(labels), "valid": torch.cat(valid)}, tag)
+
+def _sample(run: Run, batch: dict, out: Path, step: int, shots: list[list[dict]] = ()) -> dict:
     "Sample strip (first window) and validation metrics (all) on `batch` from a fixed fresh state (NaN if not finite)."
     pred = _validate(run, run.G, batch)
     t = pred.shape[1] // 2
@@ -405,6 +436,8 @@ def _sample(run: Run, batch: dict, out: Path, step: int) -> dict:
     sample_strip(batch["input"][0, t], pred[0, t].nan_to_num(0.0).clamp(0, 1), batch["label"][0, t],
                  out / "samples" / f"step_{step:07d}.png")
     ema = {} if run.G_ema is None else _scores(_validate(run, run.G_ema, batch), batch, "_ema")
+    if shots: ema.update(_stream_scores(run, run.G, shots))
+    if shots and run.G_ema is not None: ema.update(_stream_scores(run, run.G_ema, shots, "_stream_ema"))
     return {**_scores(pred, batch), **ema}
 
 def _on_rank0(world: int, rank: int, fn):
@@ -450,7 +483,7 @@ def _finish(run: Run, out: Path, log: RunLog | None) -> None:
         _save_info({**info, "stopped": time.strftime("%Y-%m-%d %H:%M:%S"), "stopped_step": run.step}, out)
     log.write_csv()
     if log.rows:
-        keys = [k for k in ("g_total", *TERMS, "critic", "val_psnr", "val_psnr_ema") if any(k in r for r in log.rows)]
+        keys = [k for k in ("g_total", *TERMS, "critic", *VAL_CURVES) if any(k in r for r in log.rows)]
         fig = plot_losses(log.rows, keys)
         fig.savefig(out / "loss_curves.png", dpi=100); plt.close(fig)
 
@@ -479,6 +512,7 @@ def _loop(run: Run, out: Path, made_by: str | None, progress: bool) -> Run:
     picks = val_picks(len(vds), t.val_windows)
     val = make_batch(vds, picks, [True] * len(picks), None, cfg.data, cfg.degrade,
                      torch.Generator().manual_seed(t.seed + 1))
+    shots = val_shots(cfg) if t.val_stream and rank == 0 else []
     log = None
     if rank == 0:
         gone = clean_stale_tmp(out, ckdir)
@@ -510,7 +544,7 @@ def _loop(run: Run, out: Path, made_by: str | None, progress: bool) -> Run:
             if run.guard.in_row == 0: good = run.step
             last = run.step == t.steps
             if rank == 0 and (step % t.log_every == 0 or last):
-                if run.step % t.sample_every == 0 or last: logs.update(_sample(run, val, out, run.step))
+                if run.step % t.sample_every == 0 or last: logs.update(_sample(run, val, out, run.step, shots))
                 log.log(step, skipped=run.guard.skipped, state_restarts=run.guard.state_restarts, **logs)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in logs.items() if k in ("g_total", "critic", "val_psnr")})
             if run.step % t.ckpt_every == 0 or last:

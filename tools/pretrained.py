@@ -294,7 +294,8 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     from deepfovea_nb.checkpoint import export_generator, list_checkpoints
     from deepfovea_nb.evaluate import evaluate_run, versus
-    from deepfovea_nb.train import plot_losses
+    from deepfovea_nb.losses import TERMS
+    from deepfovea_nb.train import VAL_CURVES, plot_losses
     run, results = Path(a.run).resolve(), ROOT / "results"
     if a.train: train_stages(results)
     info = json.loads((run / "run.json").read_text())
@@ -308,8 +309,7 @@ def main(argv=None) -> int:
     print(f"pretrained: {model} ({facts[0]:.2f} MB, step {facts[1]})", flush=True)
     hist = history(run, info, earlier)
     log = hist[0]
-    keys = [k for k in ("g_total", "supervised", "perceptual", "flow", "adversarial", "fft_adversarial", "critic",
-                        "val_psnr", "val_psnr_ema") if any(k in r for r in log)]
+    keys = [k for k in ("g_total", *TERMS, "critic", *VAL_CURVES) if any(k in r for r in log)]
     fig = plot_losses(log, keys)
     fig.savefig(run / "loss_curves.png", dpi=100)
     samples = sorted((run / "samples").glob("step_*.png"))
