@@ -239,6 +239,7 @@ PRESETS["cpu_ema_tail"] = merge(PRESETS["cpu_ema"], {"train": {"steps": 13900}})
 PRESETS["cpu_stream_ema"] = merge(PRESETS["cpu_stream"], {"train": {"steps": 10600},
                                                        "optim": {"ema": 0.999, "warmup_from": 8600,
                                                                  "decay": (9400, 10600)}})
+PRESETS["cpu_stream_all"] = merge(PRESETS["cpu_stream_ema"], {"data": {"max_frames": None}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 
