@@ -17,14 +17,13 @@ venv:
 demo: venv
 	$(PY) tools/demo.py --overwrite --clip "$$CLIP"
 
-# The shipped model, in six runs on the shared training clips (rerun to continue an interrupted one): the `cpu`
+# The shipped model, in five runs on the shared training clips (rerun to continue an interrupted one): the `cpu`
 # preset into results/pretrained_base (2600 steps, about 1.9 h on 2 cores), then the `cpu_aug` preset (the same
 # with random crops and flips) forked from its last checkpoint into results/pretrained_aug (to step 5000, about
 # 1.3 h), then `cpu_keep` (the skip's fill keeps each pixel's current sample) forked from that into
 # results/pretrained_keep (to step 6800, about 1 h), then `cpu_stream` (that fill carried across windows) forked
-# from that into results/pretrained_stream (to step 8600), then `cpu_stream_seq` (windows end to end, without
-# overlap) forked from that into results/pretrained_seq (to step 10400), then `cpu_ema` (an average of the weights)
-# started from that run's model.pt into results/pretrained (to step 12400, about 50 min); then package it:
+# from that into results/pretrained_stream (to step 8600), then `cpu_stream_ema` (an average of the weights)
+# started from that run's model.pt into results/pretrained (to step 10600, about 45 min); then package it:
 # model.pt, eval/, curves, README.md (tools/pretrained.py --train does all of it).
 pretrained: venv
 	$(PY) tools/pretrained.py --train

@@ -1,12 +1,11 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_ema] [--windows 8]
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream_ema] [--windows 8]
                                   [--device cpu] [--reuse-eval]
-`make pretrained` (this script with --train) trains the shipped model in six runs, each resumable, each forked
+`make pretrained` (this script with --train) trains the shipped model in five runs, each resumable, each forked
 from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
-results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained_stream,
-`cpu_stream_seq` into results/pretrained_seq, then `cpu_ema` (from that run's exported model.pt, `FROM_MODEL`) into
-results/pretrained. It then
+results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained_stream, then
+`cpu_stream_ema` (from that run's exported model.pt, `FROM_MODEL`) into results/pretrained. It then
 packages the last run (or, with --run and --preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in
 results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only,
 `checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips: metrics,
@@ -36,13 +35,11 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
                                         "(`generator.skip` `st_push_pull_keep_stream`), as the model carries its "
                                         "recurrent state, instead of starting afresh in every window, the learning "
                                         "rates again decaying to a tenth over the last 900 steps"),
-    ("cpu_stream_seq", "pretrained_seq", "the same on windows that meet end to end (`data.overlap` 0, as evaluation "
-                                         "and reconstruction read a video) instead of overlapping by two frames, the "
-                                         "learning rates full again, then decaying to a tenth over the last 900 steps"),
-    ("cpu_ema", "pretrained", "the same, started from the previous run's shipped generator (`model.pt`) with fresh "
-                              "critics and optimisers, warmed up again over 200 steps, the learning rates decaying to "
-                              "a tenth over the last 1200 steps, and an exponential moving average of the generator's "
-                              "weights (`optim.ema` 0.999), which is the generator it ships"))
+    ("cpu_stream_ema", "pretrained", "the same, started from the previous run's shipped generator (`model.pt`) with "
+                                     "fresh critics and optimisers, warmed up again over 200 steps, the learning "
+                                     "rates decaying to a tenth over the last 1200 steps, and an exponential moving "
+                                     "average of the generator's weights (`optim.ema` 0.999), which is the "
+                                     "generator it ships"))
 FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run folder under results/, what it changes)
     "cpu_wide": ("pretrained_wide",
                  "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
@@ -59,11 +56,23 @@ FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run fol
                         "the same with the perceptual and both adversarial terms at a quarter of their weights (as "
                         "`cpu_psnr`), the learning rates full, then decaying linearly to a tenth over the last 700 "
                         "steps"),
+    "cpu_stream_seq": ("pretrained_seq",
+                       "the same on windows that meet end to end (`data.overlap` 0, as evaluation and "
+                       "reconstruction read a video) instead of overlapping by two frames, the learning rates full "
+                       "again, then decaying to a tenth over the last 900 steps"),
+    "cpu_ema": ("pretrained_ema",
+                "the same, started from the previous run's generator (`model.pt`) with fresh critics and "
+                "optimisers, warmed up again over 200 steps, the learning rates decaying to a tenth over the last "
+                "1200 steps, and an exponential moving average of the generator's weights (`optim.ema` 0.999), "
+                "which is the generator it ships (the `cpu_stream_ema` recipe on the `cpu_stream_seq` run)"),
+    "cpu_stream_all": ("pretrained_stream_all",
+                       "the shipped `cpu_stream_ema` recipe on every frame of the seven training clips "
+                       "(`data.max_frames` None) instead of the first 150 of each"),
     "cpu_ema_tail": ("pretrained_ema_tail",
                      "the same continued from its last checkpoint (critics, optimisers and the average included) at "
                      "the decayed learning rate, the average going on")}
 RUNS = {**{d: p for p, d, _ in STAGES}, **{d: p for p, (d, _) in FORKS.items()}}   # run folder -> preset
-FROM_MODEL = {"cpu_ema", "cpu_stream_ema"}   # presets that start from the previous run's model.pt
+FROM_MODEL = {"cpu_ema", "cpu_stream_ema", "cpu_stream_all"}   # presets that start from the previous run's model.pt
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
     "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
@@ -192,16 +201,20 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
     presets = [RUNS[f.name] for f in folders[:-1]] + [preset]
     stage = [p for p, _, _ in STAGES].index(preset) + 1 if preset in [p for p, _, _ in STAGES] else None
     title = ("The shipped model" if stage == len(STAGES) else f"Stage {stage} of {len(STAGES)} of the shipped model"
-             if stage else f"A run tried and not shipped: `{preset}`") \
+             if stage else f"A run tried, not part of the shipped model: `{preset}`") \
         + " (" + " then ".join(f"`{p}`" for p in presets) + (" presets)" if len(infos) > 1 else " preset)")
     runs = [f"`deepfovea-train --preset {p} --out {rel(f)} --resume "
             f"{rel(start_from(folders[n - 1], p)) if n else 'auto'}`"
             for n, (p, f) in enumerate(zip(presets, folders))]
     if preset == STAGES[-1][0]:
         made = f"`make pretrained` (training: `python tools/pretrained.py --train`, which runs {'; then '.join(runs)})"
-    else:
+    elif stage:
         made = (f"`make pretrained` (training: {'; then '.join(runs[:-1])}), then {runs[-1]} and `python "
                 f"tools/pretrained.py --run {rel(run)} --preset {preset}`")
+    else:   # a fork: its lineage may leave the stages
+        shared = next((n for n, (f, s) in enumerate(zip(folders, STAGES)) if f.name != s[1]), len(folders))
+        made = (f"{'; then '.join(runs)}, then `python tools/pretrained.py --run {rel(run)} --preset {preset}` "
+                f"(the first {shared} training command(s) are those of `make pretrained`)")
     ends = [i["parent"]["step"] for i in infos[1:]] + [step]
     starts = [0] + ends[:-1]
     fork = "last checkpoint" if not set(presets) & FROM_MODEL else "last checkpoint (or its model.pt, where said)"
