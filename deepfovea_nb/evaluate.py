@@ -115,8 +115,11 @@ def _mean(seqs: list[dict], key: str) -> dict:
     return {m: {k: avg([s[key][m][k] for s in seqs]) for k in first[m]} for m in first}
 
 def evaluate_videos(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path | list | None = None,
-                    n_videos: int | None = None, lpips_weights: str | Path | None = None, **kw) -> dict:
-    "`evaluate_clip` on each video (each shot) of `source` (default: the run's validation clips, else its data)."
+                    n_videos: int | None = None, lpips_weights: str | Path | None = None,
+                    max_frames: int | None = None, **kw) -> dict:
+    """`evaluate_clip` on each video (each shot) of `source` (default: the run's validation clips, else its data),
+    reading the first `max_frames` frames of each (default: the run's `data.max_frames`)."""
+    if max_frames is not None: cfg = replace(cfg, data=replace(cfg.data, max_frames=max_frames))
     if source is None: vids = open_videos(cfg.data, val=True)
     else:
         src = [str(p) for p in source] if isinstance(source, (list, tuple)) else str(source)
@@ -209,12 +212,13 @@ def write_report(ev: dict, out_dir: str | Path) -> list[Path]:
 
 # %% ../nbs/06_evaluate.ipynb #c201ea57
 def evaluate_run(run: str | Path, source: str | Path | None = None, out_dir: str | Path | None = None,
-                 device: str = "cpu", n_windows: int = 4, n_videos: int | None = None) -> tuple[dict, list[Path]]:
+                 device: str = "cpu", n_windows: int = 4, n_videos: int | None = None,
+                 max_frames: int | None = None) -> tuple[dict, list[Path]]:
     "Evaluate the checkpoint of `run` (a run folder or a checkpoint file) and write the report: (evaluation, files)."
     run = Path(run)
     G, cfg = load_generator(run, device)
     folder = run.parent if run.name == "checkpoints" else run if run.is_dir() else run.parent.parent
-    ev = evaluate_videos(G, cfg, source, n_videos, n_windows=n_windows, device=device)
+    ev = evaluate_videos(G, cfg, source, n_videos, n_windows=n_windows, device=device, max_frames=max_frames)
     return ev, write_report(ev, out_dir if out_dir is not None else folder.parent)
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--windows", type=int, default=4, help="consecutive windows per video (state carried)")
     ap.add_argument("--videos", type=int, help="evaluate the first N videos (default: all)")
+    ap.add_argument("--max-frames", type=int, help="frames read per video (default: the run's data.max_frames)")
     a = ap.parse_args(argv)
-    try: ev, files = evaluate_run(a.run, a.data, a.out, a.device, a.windows, a.videos)
+    try: ev, files = evaluate_run(a.run, a.data, a.out, a.device, a.windows, a.videos, a.max_frames)
     except (OSError, ValueError) as e:        # no checkpoint, another format, unreadable video: one line, exit 1
         print(f"deepfovea-evaluate: {e}", file=sys.stderr)
         return 1

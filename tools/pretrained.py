@@ -73,6 +73,7 @@ FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run fol
                      "the decayed learning rate, the average going on")}
 RUNS = {**{d: p for p, d, _ in STAGES}, **{d: p for p, (d, _) in FORKS.items()}}   # run folder -> preset
 FROM_MODEL = {"cpu_ema", "cpu_stream_ema", "cpu_stream_all"}   # presets that start from the previous run's model.pt
+VAL_FRAMES = 150   # every run is evaluated on the first 150 frames of each validation clip, whatever it trained on
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
     "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
@@ -241,7 +242,8 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
         "- `run.json` (full config), `log.jsonl` / `metrics.csv` (every step), `loss_curves.png`, `sample_last.png` "
         "(input, prediction, label of the last validation sample)."
         + dropped,
-        f"- `eval/`: `evaluate.evaluate_run` on the validation clips, {ev['frames']} frames in all "
+        f"- `eval/`: `evaluate.evaluate_run` on the validation clips (the first {VAL_FRAMES} frames of each), "
+        f"{ev['frames']} frames in all "
         "(each shot between scene cuts from a fresh state, up to "
         f"{ev['sequences'][0]['windows']} windows of {cfg['generator']['frames']} frames): metrics over valid "
         "pixels for the model and every baseline, per-eccentricity curves, a strip.", "",
@@ -328,7 +330,8 @@ def main(argv=None) -> int:
     samples = sorted((run / "samples").glob("step_*.png"))
     if samples: shutil.copyfile(samples[-1], run / "sample_last.png")
     if a.reuse_eval: ev, files = json.loads((run / "eval" / "metrics.json").read_text()), []
-    else: ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows)
+    else: ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows,
+                                   max_frames=VAL_FRAMES)
     if ev["lpips_note"]: print(ev["lpips_note"])
     vs = versus(ev)
     vs_fills = {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}
@@ -337,7 +340,8 @@ def main(argv=None) -> int:
     if facts[2]:   # what the average itself did: the trained weights of the same step, evaluated alike
         if a.reuse_eval: ev_raw = json.loads((run / "eval_raw" / "metrics.json").read_text())
         else: ev_raw, _ = evaluate_run(export_generator(run, run / "model_raw.pt", ema=False),
-                                       out_dir=run / "eval_raw", device=a.device, n_windows=a.windows)
+                                       out_dir=run / "eval_raw", device=a.device, n_windows=a.windows,
+                                       max_frames=VAL_FRAMES)
         vs_raw = versus(ev_raw)
     (run / "README.md").write_text(readme(run, facts, ev, vs, info, rows, hist, earlier, a.preset, vs_fills, vs_raw))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
