@@ -22,8 +22,9 @@ demo: venv
 # with random crops and flips) forked from its last checkpoint into results/pretrained_aug (to step 5000, about
 # 1.3 h), then `cpu_keep` (the skip's fill keeps each pixel's current sample) forked from that into
 # results/pretrained_keep (to step 6800, about 1 h), then `cpu_stream` (that fill carried across windows) forked
-# from that into results/pretrained_stream (to step 8600), then `cpu_stream_ema` (an average of the weights)
-# started from that run's model.pt into results/pretrained (to step 10600, about 45 min); then package it:
+# from that into results/pretrained_stream (to step 8600), then `cpu_stream_all` (an average of the weights, every
+# frame of the training clips) started from that run's model.pt into results/pretrained (to step 10600, about
+# 1.1 h); then package it:
 # model.pt, eval/, curves, README.md (tools/pretrained.py --train does all of it).
 pretrained: venv
 	$(PY) tools/pretrained.py --train

@@ -40,6 +40,16 @@ def test_fork_history(tmp_path):
         tool.history(tmp_path / "run2", other, [tmp_path / "base", tmp_path / "mid"])
 
 
+def test_val_on_other_frames_is_another_curve(tmp_path):
+    "A fork validating on other frames of the clips (`data.max_frames`) does not join its parent's val_psnr curve."
+    _run(tmp_path / "base", "b", range(0, 30), 8)
+    info = _run(tmp_path / "all", "a", range(20, 40), 8, {"run_id": "b", "checkpoint": "x", "step": 20})
+    info["config"]["data"] = {"max_frames": None}
+    log, _, _ = tool.history(tmp_path / "all", info, [tmp_path / "base"])
+    assert not any("val_psnr" in r for r in log[:20]) and all("val_psnr" in r for r in log[20:])
+    assert tool.val_measure(info) == "8 window(s) of every frame"
+
+
 def test_train_fork_starts_or_continues(tmp_path, monkeypatch):
     "A stage forks the previous run's newest checkpoint into a folder without checkpoints, else continues it."
     calls = []

@@ -1,11 +1,11 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
-Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream_ema] [--windows 8]
+Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream_all] [--windows 8]
                                   [--device cpu] [--reuse-eval]
 `make pretrained` (this script with --train) trains the shipped model in five runs, each resumable, each forked
 from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
 results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained_stream, then
-`cpu_stream_ema` (from that run's exported model.pt, `FROM_MODEL`) into results/pretrained. It then
+`cpu_stream_all` (from that run's exported model.pt, `FROM_MODEL`) into results/pretrained. It then
 packages the last run (or, with --run and --preset, an earlier stage or a run forked from one, e.g. `cpu_wide` in
 results/pretrained_wide); it writes, into that folder: model.pt (the generator and its config only,
 `checkpoint.export_generator`), eval/ (the report of `evaluate.evaluate_run` on the run's validation clips: metrics,
@@ -35,11 +35,12 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
                                         "(`generator.skip` `st_push_pull_keep_stream`), as the model carries its "
                                         "recurrent state, instead of starting afresh in every window, the learning "
                                         "rates again decaying to a tenth over the last 900 steps"),
-    ("cpu_stream_ema", "pretrained", "the same, started from the previous run's shipped generator (`model.pt`) with "
+    ("cpu_stream_all", "pretrained", "the same, started from the previous run's shipped generator (`model.pt`) with "
                                      "fresh critics and optimisers, warmed up again over 200 steps, the learning "
-                                     "rates decaying to a tenth over the last 1200 steps, and an exponential moving "
+                                     "rates decaying to a tenth over the last 1200 steps, an exponential moving "
                                      "average of the generator's weights (`optim.ema` 0.999), which is the "
-                                     "generator it ships"))
+                                     "generator it ships, and every frame of the training clips (`data.max_frames` "
+                                     "None: 411 windows) instead of the first 150 of each (169 windows)"))
 FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run folder under results/, what it changes)
     "cpu_wide": ("pretrained_wide",
                  "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
@@ -65,9 +66,12 @@ FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run fol
                 "optimisers, warmed up again over 200 steps, the learning rates decaying to a tenth over the last "
                 "1200 steps, and an exponential moving average of the generator's weights (`optim.ema` 0.999), "
                 "which is the generator it ships (the `cpu_stream_ema` recipe on the `cpu_stream_seq` run)"),
-    "cpu_stream_all": ("pretrained_stream_all",
-                       "the shipped `cpu_stream_ema` recipe on every frame of the seven training clips "
-                       "(`data.max_frames` None) instead of the first 150 of each"),
+    "cpu_stream_ema": ("pretrained_stream_ema",
+                       "the same, started from the previous run's shipped generator (`model.pt`) with fresh critics "
+                       "and optimisers, warmed up again over 200 steps, the learning rates decaying to a tenth over "
+                       "the last 1200 steps, and an exponential moving average of the generator's weights "
+                       "(`optim.ema` 0.999), which is the generator it ships (the shipped `cpu_stream_all` on the "
+                       "first 150 frames of each training clip)"),
     "cpu_ema_tail": ("pretrained_ema_tail",
                      "the same continued from its last checkpoint (critics, optimisers and the average included) at "
                      "the decayed learning rate, the average going on")}
@@ -151,7 +155,7 @@ def history(run: Path, info: dict, earlier: list[Path]) -> tuple[list[dict], flo
         raise SystemExit(f"{run} was forked from run {parent['run_id']}, but {earlier[-1]} holds run {pinfo['run_id']}")
     plog, phours, pinfos = history(earlier[-1], pinfo, earlier[:-1])
     before = [r for r in plog if r["step"] < parent["step"]]
-    if val_windows(pinfo) != val_windows(info):   # another validation measure: not one curve with this run's
+    if val_measure(pinfo) != val_measure(info):   # another validation measure: not one curve with this run's
         before = [{k: v for k, v in r.items() if not k.startswith("val_")} for r in before]
     return before + log, hours + phours, pinfos + [pinfo]
 
@@ -166,9 +170,11 @@ def ancestors(info: dict, folders: list[Path]) -> list[Path]:
     return out
 
 
-def val_windows(info: dict) -> int:
-    "How many windows a run's `val_psnr` scores (`train.val_windows`; runs before it had one)."
-    return info["config"]["train"].get("val_windows", 1)
+def val_measure(info: dict) -> str:
+    "What a run's `val_psnr` scores: `train.val_windows` windows (runs before it had one) of which frames."
+    frames = info["config"].get("data", {}).get("max_frames", 150)
+    return (f"{info['config']['train'].get('val_windows', 1)} window(s) of "
+            + ("every frame" if frames is None else f"the first {frames} frames"))
 
 
 def _per_video(vs: dict) -> str:
@@ -223,11 +229,12 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
                                           if len(infos) > 1 else ": ") + "; ".join(
         f"steps {a}-{b} with the `{p}` preset ({notes.get(p, p)}; run `{i['run_id']}`, record in `{rel(f)}/`)"
         for a, b, p, i, f in zip(starts, ends, presets, infos, folders)) + "; in all,"
-    other = [str(val_windows(i)) for i in pinfos if val_windows(i) != val_windows(info)]   # `history` left out
+    other = list(dict.fromkeys(val_measure(i) for i in pinfos if val_measure(i) != val_measure(info)))   # as `history`
     first_val = next((r["step"] for r in log if "val_psnr" in r), None)
     dropped = "" if not other or first_val is None else (
         f" The curves start at step 0; `val_psnr` only from step {first_val}: the runs before scored "
-        f"{', '.join(other)} validation window(s), this one {val_windows(info)}, so those are not one curve with it.")
+        f"{' or '.join(other)} of the validation clips, this one {val_measure(info)}, so those are not one curve "
+        "with it.")
     out = [
         f"# {title}", "",
         f"Everything here is written by {made}. Nothing is typed by hand.", "",
