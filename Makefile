@@ -24,8 +24,7 @@ demo: venv
 # results/pretrained_keep (to step 6800, about 1 h), then `cpu_stream` (that fill carried across windows) forked
 # from that into results/pretrained_stream (to step 8600), then `cpu_stream_all` (an average of the weights, every
 # frame of the training clips) started from that run's model.pt into results/pretrained (to step 10600, about
-# 1.1 h); then package it:
-# model.pt, eval/, curves, README.md (tools/pretrained.py --train does all of it).
+# 1.1 h); then package it: model.pt, eval/, curves, README.md (tools/pretrained.py --train does all of it).
 pretrained: venv
 	$(PY) tools/pretrained.py --train
 

@@ -379,12 +379,15 @@ def finite_weights(run: Run) -> bool:
     return all(bool(torch.isfinite(t).all()) for ts in (*nets, moments) for t in ts)
 
 # %% ../nbs/05_train.ipynb #5c998e38
+def _val_state(run: Run, G: nn.Module, x: Tensor) -> list[Tensor]:
+    "The fixed fresh state every validation starts from (the same at every sample, so the scores compare)."
+    return G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999))
+
 def _validate(run: Run, G: nn.Module, batch: dict) -> Tensor:
     "`G`'s prediction (on the CPU) of the windows of `batch`, each from the same fixed fresh state."
     x, mask = batch["input"].to(run.device), batch["mask"].to(run.device)
     G.eval()
-    with torch.no_grad(), _autocast(run):
-        pred, _ = G(x, G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999)), mask=mask)
+    with torch.no_grad(), _autocast(run): pred, _ = G(x, _val_state(run, G, x), mask=mask)
     return pred.float().cpu()
 
 def _scores(pred: Tensor, batch: dict, tag: str = "") -> dict:
@@ -423,7 +426,7 @@ def _stream_scores(run: Run, G: nn.Module, shots: list[list[dict]], tag: str = "
         state = None
         for b in seq:
             x, mask = b["input"].to(run.device), b["mask"].to(run.device)
-            if state is None: state = G.init_state(x, torch.Generator().manual_seed(run.cfg.train.seed + 999))
+            if state is None: state = _val_state(run, G, x)
             with torch.no_grad(), _autocast(run): pred, state = G(x, state, mask=mask)
             preds.append(pred.float().cpu()); labels.append(b["label"]); valid.append(b["valid"])
     return _scores(torch.cat(preds), {"label": torch.cat(labels), "valid": torch.cat(valid)}, tag)
@@ -435,10 +438,11 @@ def _sample(run: Run, batch: dict, out: Path, step: int, shots: list[list[dict]]
     (out / "samples").mkdir(parents=True, exist_ok=True)
     sample_strip(batch["input"][0, t], pred[0, t].nan_to_num(0.0).clamp(0, 1), batch["label"][0, t],
                  out / "samples" / f"step_{step:07d}.png")
-    ema = {} if run.G_ema is None else _scores(_validate(run, run.G_ema, batch), batch, "_ema")
-    if shots: ema.update(_stream_scores(run, run.G, shots))
-    if shots and run.G_ema is not None: ema.update(_stream_scores(run, run.G_ema, shots, "_stream_ema"))
-    return {**_scores(pred, batch), **ema}
+    out = _scores(pred, batch)
+    if run.G_ema is not None: out.update(_scores(_validate(run, run.G_ema, batch), batch, "_ema"))
+    if shots: out.update(_stream_scores(run, run.G, shots))
+    if shots and run.G_ema is not None: out.update(_stream_scores(run, run.G_ema, shots, "_stream_ema"))
+    return out
 
 def _on_rank0(world: int, rank: int, fn):
     "`fn()` run on rank 0 only; its result, or its error, reaches every rank."
