@@ -240,6 +240,8 @@ PRESETS["cpu_stream_ema"] = merge(PRESETS["cpu_stream"], {"train": {"steps": 106
                                                        "optim": {"ema": 0.999, "warmup_from": 8600,
                                                                  "decay": (9400, 10600)}})
 PRESETS["cpu_stream_all"] = merge(PRESETS["cpu_stream_ema"], {"data": {"max_frames": None}})
+PRESETS["cpu_stream_cycle"] = merge(PRESETS["cpu_stream_all"], {"train": {"steps": 13600},
+                                                             "optim": {"warmup_from": 10600, "decay": (12400, 13600)}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 
