@@ -14,7 +14,8 @@ spec.loader.exec_module(tool)
 def _run(folder: Path, run_id: str, steps: range, val_windows: int | None, parent: dict | None = None) -> dict:
     folder.mkdir(parents=True)
     train = {"steps": steps.stop} | ({} if val_windows is None else {"val_windows": val_windows})
-    info = {"run_id": run_id, "parent": parent, "created": "2026-11-28 00:00:00", "config": {"train": train}}
+    info = {"run_id": run_id, "parent": parent, "created": "2026-11-28 00:00:00",
+            "config": {"train": train, "data": {"max_frames": 150}}}   # as the cpu presets
     (folder / "run.json").write_text(json.dumps(info))
     rows = [{"step": s, "sec": 1.0, "g_total": float(s), "val_psnr": 20.0} for s in steps]
     (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -48,6 +49,7 @@ def test_val_on_other_frames_is_another_curve(tmp_path):
     log, _, _ = tool.history(tmp_path / "all", info, [tmp_path / "base"])
     assert not any("val_psnr" in r for r in log[:20]) and all("val_psnr" in r for r in log[20:])
     assert tool.val_measure(info) == "8 window(s) of every frame"
+    assert tool.val_measure({"config": {"train": {}}}) == "1 window(s) of every frame"   # the configs' defaults
 
 
 def test_train_fork_starts_or_continues(tmp_path, monkeypatch):

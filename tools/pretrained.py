@@ -74,7 +74,11 @@ FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run fol
                        "first 150 frames of each training clip)"),
     "cpu_ema_tail": ("pretrained_ema_tail",
                      "the same continued from its last checkpoint (critics, optimisers and the average included) at "
-                     "the decayed learning rate, the average going on")}
+                     "the decayed learning rate, the average going on"),
+    "cpu_stream_cycle": ("pretrained_cycle",
+                         "the same continued from its last checkpoint (critics, optimisers and the average included) "
+                         "for 3000 more steps on the same data, a second cycle of the learning rates: warmed up again "
+                         "over 200 steps, full, then decaying to a tenth over the last 1200 steps")}
 RUNS = {**{d: p for p, d, _ in STAGES}, **{d: p for p, (d, _) in FORKS.items()}}   # run folder -> preset
 FROM_MODEL = {"cpu_ema", "cpu_stream_ema", "cpu_stream_all"}   # presets that start from the previous run's model.pt
 VAL_FRAMES = 150   # every run is evaluated on the first 150 frames of each validation clip, whatever it trained on
@@ -171,9 +175,11 @@ def ancestors(info: dict, folders: list[Path]) -> list[Path]:
 
 
 def val_measure(info: dict) -> str:
-    "What a run's `val_psnr` scores: `train.val_windows` windows (runs before it had one) of which frames."
-    frames = info["config"].get("data", {}).get("max_frames", 150)
-    return (f"{info['config']['train'].get('val_windows', 1)} window(s) of "
+    "What a run's `val_psnr` scores: `train.val_windows` windows of which frames (a field run.json lacks: its default)."
+    from deepfovea_nb.config import TrainConfig
+    from deepfovea_nb.pipeline import DataConfig
+    frames = info["config"].get("data", {}).get("max_frames", DataConfig.max_frames)
+    return (f"{info['config']['train'].get('val_windows', TrainConfig.val_windows)} window(s) of "
             + ("every frame" if frames is None else f"the first {frames} frames"))
 
 
