@@ -34,20 +34,20 @@ __all__ = ['BASELINES', 'EDGES', 'FOVEA_PX', 'ORDER', 'baselines', 'clip_windows
            'evaluate_run', 'main']
 
 # %% ../nbs/06_evaluate.ipynb #ff68b3f1
-BASELINES = ("masked_bilinear", "masked_bicubic", "push_pull_bicubic", "st_push_pull_bicubic",
-             "st_push_pull_keep_bicubic", "st_push_pull_keep_stream_bicubic", "unmasked_bicubic")
+BASELINES = ("masked_bilinear", "masked_bicubic", *(f"{name}_bicubic" for name in FILLS), "unmasked_bicubic")
 
 def baselines(lr: Tensor, masked_lr: Tensor, mask: Tensor, scale: int = 4,
-              carry: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor]:
-    """The baseline reconstructions of a window's (T, C, h, w) low-res input, the streamed fill continuing from
-    `carry` (None: a fresh stream): (name -> (T, C, scale*h, scale*w), the carry for the next window)."""
+              carry: dict[str, Tensor] | None = None) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The baseline reconstructions of a window's (T, C, h, w) low-res input, each streamed fill continuing from
+    its `carry` (None: fresh streams): (name -> (T, C, scale*h, scale*w), streamed fill -> its next carry)."""
     rec = {"masked_bilinear": upsample(masked_lr, "bilinear", scale),
            "masked_bicubic": upsample(masked_lr, "bicubic", scale)}
+    carry, carries = carry or {}, {}
     for name in FILLS:   # every classical fill through `named_fill`, then bicubic 4x
-        rec[f"{name}_bicubic"], c = named_fill(masked_lr, mask, name, scale, carry if streams(name) else None)
-        if streams(name): streamed = c
+        rec[f"{name}_bicubic"], c = named_fill(masked_lr, mask, name, scale, carry.get(name))
+        if streams(name): carries[name] = c
     rec["unmasked_bicubic"] = upsample(lr, "bicubic", scale)
-    return rec, streamed
+    return rec, carries
 
 # %% ../nbs/06_evaluate.ipynb #2ab2cd03
 def clip_windows(cfg: RunConfig, frames: list[Path], name: str = "video", n_windows: int = 4,
