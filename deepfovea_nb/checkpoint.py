@@ -29,7 +29,7 @@ __all__ = ['TMP_PATTERN', 'FORMAT', 'RUN_FILE', 'LOCK_FILE', 'DiskFullError', 'a
            'clean_stale_tmp', 'check_format', 'list_checkpoints', 'peek_checkpoint', 'newest_checkpoint',
            'save_checkpoint', 'checkpoint_dir', 'load_checkpoint', 'new_run_id', 'read_run_info', 'RunInUseError',
            'RunLock', 'ResumePlan', 'plan_resume', 'rng_state', 'set_rng_state', 'build_generator', 'shipped_weights',
-           'load_generator', 'export_generator', 'RunLog']
+           'load_generator', 'export_generator', 'average_generators', 'RunLog']
 
 # %% ../nbs/04e_checkpoint.ipynb #2a74e445
 _FULL = (errno.ENOSPC, errno.EDQUOT)
@@ -340,6 +340,24 @@ def export_generator(src: str | Path, dest: str | Path, ema: bool = True) -> Pat
     return atomic_save({"format": FORMAT, "generator_only": True, "G": ck.get(key, {}), "ema": key == "G_ema",
                         **keep}, dest)
 
+
+# %% ../nbs/04e_checkpoint.ipynb #4897c965
+def average_generators(srcs: list[str | Path], dest: str | Path) -> Path:
+    "Write the uniform average of the generators `srcs` ship (files or run folders) to `dest`, the last one's config."
+    if len(srcs) < 2: raise ValueError(f"averaging needs at least two generators, got {len(srcs)}: {srcs}")
+    cks = [load_checkpoint(s) for s in srcs]
+    ws, gen = [shipped_weights(ck) for ck in cks], config_from_dict(cks[-1]["config"]).generator
+    for s, ck, w in zip(srcs, cks, ws):
+        if config_from_dict(ck["config"]).generator != gen:
+            raise ValueError(f"{s} holds another generator than {srcs[-1]} (its `generator` config differs); "
+                             "only generators of one architecture and skip can be averaged")
+        if list(w) != list(ws[-1]) or any(w[k].shape != ws[-1][k].shape or not w[k].is_floating_point() for k in w):
+            raise ValueError(f"{s}: its weights do not match those of {srcs[-1]} name for name and shape for shape")
+    avg = {k: torch.stack([w[k].float() for w in ws]).mean(0).to(ws[-1][k].dtype) for k in ws[-1]}
+    parts = [{"source": str(s), "run_id": ck.get("run_id"), "step": ck.get("step"),
+              "ema": _shipped_key(ck, True) == "G_ema"} for s, ck in zip(srcs, cks)]
+    return atomic_save({"format": FORMAT, "generator_only": True, "G": avg, "ema": False, "averaged": parts,
+                        "config": cks[-1]["config"], "step": cks[-1].get("step")}, dest)
 
 # %% ../nbs/04e_checkpoint.ipynb #7707d4fd
 class RunLog:
