@@ -130,3 +130,38 @@ def test_model_facts(tmp_path):
     (run / "summary.json").write_text(json.dumps({"model_mb": 9.2, "steps": 30}))
     (run / "run.json").write_text(json.dumps({"config": {"optim": {}}}))
     assert tool.model_facts(run) == (9.2, 30, "")
+
+
+def test_soup_averages_the_listed_runs(tmp_path, monkeypatch):
+    "--soup writes the average of the SOUP runs' generators and evaluates that file on VAL_FRAMES frames per clip."
+    import torch
+
+    import deepfovea_nb.evaluate as evaluate
+    from deepfovea_nb.checkpoint import build_generator, export_generator, load_generator, save_checkpoint
+    from deepfovea_nb.config import config_to_dict, make_config
+    cfg = make_config("tiny")
+    gens = {}
+    for n, (p, d) in enumerate((("cpu_a", "run_a"), ("cpu_b", "run_b"))):
+        G = build_generator(cfg)
+        save_checkpoint({"step": 10 * (n + 1), "run_id": d, "config": config_to_dict(cfg), "G": G.state_dict()},
+                        tmp_path / d / "checkpoints", 10 * (n + 1))
+        export_generator(tmp_path / d, tmp_path / d / "model.pt")
+        gens[p] = G.state_dict()
+    monkeypatch.setattr(tool, "SOUP", ("cpu_a", "cpu_b"))
+    monkeypatch.setattr(tool, "RUNS", {"run_a": "cpu_a", "run_b": "cpu_b"})
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    shipped = json.loads((ROOT / "results" / "pretrained" / "eval" / "metrics.json").read_text())
+    calls = []
+    monkeypatch.setattr(evaluate, "evaluate_run", lambda model, **kw: (calls.append((model, kw)), (shipped, []))[1])
+    assert tool.soup(tmp_path, 8, "cpu", reuse_eval=False) == 0
+    out = tmp_path / "pretrained_soup"
+    got = load_generator(out / "model.pt")[0].state_dict()
+    assert all(torch.allclose(got[k], (gens["cpu_a"][k] + gens["cpu_b"][k]) / 2) for k in got)
+    assert calls[0][0] == out / "model.pt" and calls[0][1]["max_frames"] == tool.VAL_FRAMES
+    sm = json.loads((out / "summary.json").read_text())
+    assert [p["run_id"] for p in sm["averaged"]] == ["run_a", "run_b"]
+    text = (out / "README.md").read_text()
+    assert "`cpu_a` (`run_a/model.pt`, step 10" in text and "`cpu_b` (`run_b/model.pt`, step 20" in text
+    (tmp_path / "run_b" / "model.pt").unlink()
+    with pytest.raises(SystemExit, match="needs the exported generators"):
+        tool.soup(tmp_path, 8, "cpu", reuse_eval=False)

@@ -1,7 +1,7 @@
 """Package a finished training run as the shipped model: generator file, evaluation, curves and a README.
 
 Usage: python tools/pretrained.py [--train] [--run results/pretrained] [--preset cpu_stream_all] [--windows 8]
-                                  [--device cpu] [--reuse-eval]
+                                  [--device cpu] [--reuse-eval] [--soup]
 `make pretrained` (this script with --train) trains the shipped model in five runs, each resumable, each forked
 from the previous one's last checkpoint (`STAGES`): the `cpu` preset into results/pretrained_base, `cpu_aug` into
 results/pretrained_aug, `cpu_keep` into results/pretrained_keep, `cpu_stream` into results/pretrained_stream, then
@@ -13,6 +13,8 @@ per-eccentricity curves, strip, for the model and every baseline), loss_curves.p
 logs included), sample_last.png, summary.json (steps, hours, the bar) and README.md (numbers read from those files,
 never typed); for a run that averages its generator's weights (`optim.ema`: model.pt holds the average), also
 eval_raw/, the same evaluation of the trained weights of the same step, to show what the average itself did.
+--soup averages the generators of the runs in `SOUP` (`checkpoint.average_generators`) into results/pretrained_soup
+and evaluates that file the same way.
 """
 import argparse
 import datetime
@@ -23,6 +25,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+EMA_RECIPE = (  # the fine-tuning recipe of cpu_ema, cpu_stream_ema and cpu_stream_all
+    "started from the previous run's generator (`model.pt`) with fresh critics and optimisers, warmed up again over "
+    "200 steps, the learning rates decaying to a tenth over the last 1200 steps, an exponential moving average of the "
+    "generator's weights (`optim.ema` 0.999), which is the generator it ships")
 STAGES = (  # (preset, run folder under results/, what it changes), in training order; the last one is shipped
     ("cpu", "pretrained_base", "the `cpu` recipe"),
     ("cpu_aug", "pretrained_aug", "the same with `data.augment`: each video seen through a random crop, mirrored "
@@ -35,12 +41,9 @@ STAGES = (  # (preset, run folder under results/, what it changes), in training 
                                         "(`generator.skip` `st_push_pull_keep_stream`), as the model carries its "
                                         "recurrent state, instead of starting afresh in every window, the learning "
                                         "rates again decaying to a tenth over the last 900 steps"),
-    ("cpu_stream_all", "pretrained", "the same, started from the previous run's shipped generator (`model.pt`) with "
-                                     "fresh critics and optimisers, warmed up again over 200 steps, the learning "
-                                     "rates decaying to a tenth over the last 1200 steps, an exponential moving "
-                                     "average of the generator's weights (`optim.ema` 0.999), which is the "
-                                     "generator it ships, and every frame of the training clips (`data.max_frames` "
-                                     "None: 411 windows) instead of the first 150 of each (169 windows)"))
+    ("cpu_stream_all", "pretrained", f"the same, {EMA_RECIPE}, on every frame of the training clips "
+                                     "(`data.max_frames` None: 411 windows) instead of the first 150 of each (169 "
+                                     "windows)"))
 FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run folder under results/, what it changes)
     "cpu_wide": ("pretrained_wide",
                  "the same with 6x wider SR blocks, `generator.sr_channels` 8 -> 48, the checkpoint widened by "
@@ -61,17 +64,9 @@ FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run fol
                        "the same on windows that meet end to end (`data.overlap` 0, as evaluation and "
                        "reconstruction read a video) instead of overlapping by two frames, the learning rates full "
                        "again, then decaying to a tenth over the last 900 steps"),
-    "cpu_ema": ("pretrained_ema",
-                "the same, started from the previous run's generator (`model.pt`) with fresh critics and "
-                "optimisers, warmed up again over 200 steps, the learning rates decaying to a tenth over the last "
-                "1200 steps, and an exponential moving average of the generator's weights (`optim.ema` 0.999), "
-                "which is the generator it ships (the `cpu_stream_ema` recipe on the `cpu_stream_seq` run)"),
-    "cpu_stream_ema": ("pretrained_stream_ema",
-                       "the same, started from the previous run's shipped generator (`model.pt`) with fresh critics "
-                       "and optimisers, warmed up again over 200 steps, the learning rates decaying to a tenth over "
-                       "the last 1200 steps, and an exponential moving average of the generator's weights "
-                       "(`optim.ema` 0.999), which is the generator it ships (the shipped `cpu_stream_all` on the "
-                       "first 150 frames of each training clip)"),
+    "cpu_ema": ("pretrained_ema", f"the same, {EMA_RECIPE} (the `cpu_stream_ema` recipe on the `cpu_stream_seq` run)"),
+    "cpu_stream_ema": ("pretrained_stream_ema", f"the same, {EMA_RECIPE} (the shipped `cpu_stream_all` on the first "
+                                                "150 frames of each training clip)"),
     "cpu_ema_tail": ("pretrained_ema_tail",
                      "the same continued from its last checkpoint (critics, optimisers and the average included) at "
                      "the decayed learning rate, the average going on"),
@@ -82,6 +77,7 @@ FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run fol
 RUNS = {**{d: p for p, d, _ in STAGES}, **{d: p for p, (d, _) in FORKS.items()}}   # run folder -> preset
 FROM_MODEL = {"cpu_ema", "cpu_stream_ema", "cpu_stream_all"}   # presets that start from the previous run's model.pt
 VAL_FRAMES = 150   # every run is evaluated on the first 150 frames of each validation clip, whatever it trained on
+SOUP = ("cpu_stream", "cpu_stream_ema", "cpu_stream_all", "cpu_stream_cycle")   # runs whose generators --soup averages
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
     "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
@@ -189,13 +185,38 @@ def _per_video(vs: dict) -> str:
         + (f", ΔLPIPS {d['lpips']:+.4f}" if "lpips" in d else "") for v, d in vs["by_video"].items())
 
 
+KEYS = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")   # the README tables' columns
+
+
+def eval_section(ev: dict, vs: dict, rows: list, vs_fills: dict | None) -> list[str]:
+    "README lines of an evaluation: the validation tables, the bar, the fills beside it."
+    from deepfovea_nb.evaluate import ORDER
+    head = ["| method | " + " | ".join(KEYS) + " |", "|---" * (len(KEYS) + 1) + "|"]
+    vm = ev["video_mean"]
+    out = ["## Validation clips (mean over videos)", "", *head]
+    out += [f"| {m} | {_fmt(vm[m], KEYS)} |" for m in ORDER if m in vm]
+    for v, r in ev["by_video"].items():
+        out += ["", f"### {v} ({r['frames']} frames, {r['shots']} shot(s))", "", *head]
+        out += [f"| {m} | {_fmt(r['metrics'][m], KEYS)} |" for m in ORDER if m in r["metrics"]]
+    out += ["", f"## The bar: the model against `{vs['baseline']}`", "",
+            "| criterion | met | measured (mean over videos) |", "|---|---|---|"]
+    out += [f"| {c} | {'yes' if ok else '**no**'} | {m} |" for c, ok, m in rows]
+    out += ["", "Per video: " + _per_video(vs) + "."]
+    for name, v in (vs_fills or {}).items():
+        k = v["mean_over_videos"]
+        out += ["", f"Against `{name}` ({BESIDE[name]}, `sampling.FILLS`; not the bar's baseline, reported beside "
+                f"it), mean over videos: ΔPSNR {k['psnr']:+.2f} dB (fovea {k['psnr_fovea']:+.2f}, periphery "
+                f"{k['psnr_periphery']:+.2f})" + (f", ΔLPIPS {k['lpips']:+.4f}" if "lpips" in k else "")
+                + "; per video: " + _per_video(v) + "."]
+    return out
+
+
 def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: dict, rows: list,
            hist: tuple[list[dict], float, list[dict]], earlier: list[Path], preset: str = STAGES[-1][0],
            vs_fills: dict | None = None, vs_raw: dict | None = None) -> str:
     """The run folder's README.md, from the files this script and training wrote; `model` is `model_facts`'s answer,
     `hist` `history`'s, `vs_fills` the model against each fill of `BESIDE` that was evaluated (`versus`), `vs_raw`
     the trained (not averaged) weights of a run with `optim.ema` against the bar's baseline."""
-    from deepfovea_nb.evaluate import ORDER
     log, hours, pinfos = hist
     mb, model_step, avg = model
     cfg, step = info["config"], log[-1]["step"] + 1 if log else 0
@@ -207,7 +228,6 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
                "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
-    keys = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")
     rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
     infos, folders = [*pinfos, info], [*earlier[len(earlier) - len(pinfos):], run]
     notes = {**{preset: note for preset, _, note in STAGES}, **{p: note for p, (_, note) in FORKS.items()}}
@@ -260,24 +280,7 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
         "(each shot between scene cuts from a fresh state, up to "
         f"{ev['sequences'][0]['windows']} windows of {cfg['generator']['frames']} frames): metrics over valid "
         "pixels for the model and every baseline, per-eccentricity curves, a strip.", "",
-        "## Validation clips (mean over videos)", "",
-        "| method | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    vm = ev["video_mean"]
-    out += [f"| {m} | {_fmt(vm[m], keys)} |" for m in ORDER if m in vm]
-    for v, r in ev["by_video"].items():
-        out += ["", f"### {v} ({r['frames']} frames, {r['shots']} shot(s))", "",
-                "| method | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-        out += [f"| {m} | {_fmt(r['metrics'][m], keys)} |" for m in ORDER if m in r["metrics"]]
-    out += ["", f"## The bar: the model against `{vs['baseline']}`", "",
-            "| criterion | met | measured (mean over videos) |", "|---|---|---|"]
-    out += [f"| {c} | {'yes' if ok else '**no**'} | {m} |" for c, ok, m in rows]
-    out += ["", "Per video: " + _per_video(vs) + "."]
-    for name, v in (vs_fills or {}).items():
-        k = v["mean_over_videos"]
-        out += ["", f"Against `{name}` ({BESIDE[name]}, `sampling.FILLS`; not the bar's baseline, reported beside "
-                f"it), mean over videos: ΔPSNR {k['psnr']:+.2f} dB (fovea {k['psnr_fovea']:+.2f}, periphery "
-                f"{k['psnr_periphery']:+.2f})" + (f", ΔLPIPS {k['lpips']:+.4f}" if "lpips" in k else "")
-                + "; per video: " + _per_video(v) + "."]
+        *eval_section(ev, vs, rows, vs_fills)]
     if vs_raw:
         k = vs_raw["mean_over_videos"]
         out += ["", "The trained weights of the same step, not averaged (`export_generator(..., ema=False)`, evaluated "
@@ -307,11 +310,63 @@ def model_facts(run: Path) -> tuple[float, int, str]:
     return s["model_mb"], s.get("model_step", s["steps"]), _average_text(info["config"]["optim"].get("ema", 0.0))
 
 
+def soup(results: Path, windows: int, device: str, reuse_eval: bool) -> int:
+    "The uniform average of the `SOUP` runs' generators into results/pretrained_soup: model.pt, eval/, README.md."
+    from deepfovea_nb.checkpoint import average_generators
+    from deepfovea_nb.evaluate import evaluate_run, versus
+    folder = {p: results / d for d, p in RUNS.items()}
+    srcs = [folder[p] / "model.pt" for p in SOUP]
+    if missing := [str(f) for f in srcs if not f.is_file()]:
+        raise SystemExit(f"pretrained: --soup needs the exported generators {missing}; package (or train) those runs "
+                         "first (`python tools/pretrained.py --run <folder> --preset <preset>`)")
+    out = results / "pretrained_soup"
+    out.mkdir(exist_ok=True)
+    model = out / "model.pt"
+    if not reuse_eval: average_generators(srcs, model)
+    import torch
+    parts = torch.load(model, map_location="cpu", weights_only=True)["averaged"]
+    if reuse_eval: ev = json.loads((out / "eval" / "metrics.json").read_text())
+    else: ev, _ = evaluate_run(model, out_dir=out / "eval", device=device, n_windows=windows, max_frames=VAL_FRAMES)
+    vs = versus(ev)
+    vs_fills = {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}
+    rows, mb = bar_check(vs), model.stat().st_size / 1e6
+    (out / "summary.json").write_text(json.dumps(
+        {"model_mb": round(mb, 3), "frames_evaluated": ev["frames"], "averaged": parts, "vs_st_push_pull": vs,
+         "vs_fills": vs_fills, "fills": {b: BESIDE[b] for b in vs_fills},
+         "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}, indent=2))
+    rel = lambda f: f.relative_to(ROOT) if f.is_relative_to(ROOT) else f
+
+    def part(p: str, f: Path, d: dict) -> str:
+        sm = json.loads((f.parent / "summary.json").read_text()) if (f.parent / "summary.json").is_file() else None
+        alone = "" if sm is None else (f"; alone {sm['vs_st_push_pull']['mean_over_videos']['psnr']:+.2f} dB vs "
+                                       f"`{vs['baseline']}` on the same frames ({rel(f.parent)}/summary.json)")
+        return (f"`{p}` (`{rel(f)}`, step {d['step']}, run `{d['run_id']}`, "
+                + ("the average of its weights" if d["ema"] else "its trained weights") + alone + ")")
+    text = [
+        f"# An average of {len(SOUP)} runs' weights (a model soup), tried, not a training run", "",
+        "Everything here is written by `python tools/pretrained.py --soup` from the runs' exported generators. "
+        "Nothing is typed by hand.", "",
+        f"- `model.pt`: the uniform average of the weights of the generators below "
+        f"(`checkpoint.average_generators`), with the last one's config ({mb:.2f} MB; loads with "
+        "`checkpoint.load_generator`, i.e. `torch.load(..., weights_only=True)`). No training, no weighting, no "
+        "selection among the runs: the fourth stage of the shipped model and every run fine-tuned from its "
+        "generator with its objective and the averaged recipe.",
+        "- Averaged: " + "; ".join(part(p, f, d) for p, f, d in zip(SOUP, srcs, parts)) + ".",
+        f"- `eval/`: `evaluate.evaluate_run` on the validation clips (the first {VAL_FRAMES} frames of each), "
+        f"{ev['frames']} frames in all, as every run here.", "",
+        *eval_section(ev, vs, rows, vs_fills), "",
+        "![strip](eval/strip.png)", "", "![eccentricity](eval/eccentricity.png)"]
+    (out / "README.md").write_text("\n".join(text) + "\n")
+    for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default=str(ROOT / "results" / "pretrained"), help="the training run folder")
     ap.add_argument("--preset", default=STAGES[-1][0], help="the preset the run in --run trained with")
     ap.add_argument("--train", action="store_true", help="first train (or continue) every stage, then package")
+    ap.add_argument("--soup", action="store_true", help="average the SOUP runs' generators, evaluate, write README")
     ap.add_argument("--windows", type=int, default=8, help="windows per validation shot (8 x 6 = 48 frames)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--reuse-eval", action="store_true",
@@ -325,6 +380,7 @@ def main(argv=None) -> int:
     from deepfovea_nb.losses import TERMS
     from deepfovea_nb.train import VAL_CURVES, plot_losses
     run, results = Path(a.run).resolve(), ROOT / "results"
+    if a.soup: return soup(results, a.windows, a.device, a.reuse_eval)
     if a.train: train_stages(results)
     info = json.loads((run / "run.json").read_text())
     earlier = ancestors(info, [results / d for d in RUNS])   # the runs before this one
