@@ -354,8 +354,8 @@ def average_generators(srcs: list[str | Path], dest: str | Path) -> Path:
         if list(w) != list(ws[-1]) or any(w[k].shape != ws[-1][k].shape or not w[k].is_floating_point() for k in w):
             raise ValueError(f"{s}: its weights do not match those of {srcs[-1]} name for name and shape for shape")
     avg = {k: torch.stack([w[k].float() for w in ws]).mean(0).to(ws[-1][k].dtype) for k in ws[-1]}
-    parts = [{"source": str(s), "run_id": ck.get("run_id"), "step": ck.get("step"),
-              "ema": _shipped_key(ck, True) == "G_ema"} for s, ck in zip(srcs, cks)]
+    parts = [{"run_id": ck.get("run_id"), "step": ck.get("step"),   # ema: an average (an exported one says so)
+              "ema": bool(ck.get("ema")) or _shipped_key(ck, True) == "G_ema"} for ck in cks]
     return atomic_save({"format": FORMAT, "generator_only": True, "G": avg, "ema": False, "averaged": parts,
                         "config": cks[-1]["config"], "step": cks[-1].get("step")}, dest)
 

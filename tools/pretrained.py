@@ -245,7 +245,8 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
         made = (f"`make pretrained` (training: {'; then '.join(runs[:-1])}), then {runs[-1]} and `python "
                 f"tools/pretrained.py --run {rel(run)} --preset {preset}`")
     else:   # a fork: its lineage may leave the stages
-        shared = next((n for n, (f, s) in enumerate(zip(folders, STAGES)) if f.name != s[1]), len(folders))
+        shared = next((n for n, (f, s) in enumerate(zip(folders, STAGES)) if f.name != s[1]),
+                      min(len(folders), len(STAGES)))
         made = (f"{'; then '.join(runs)}, then `python tools/pretrained.py --run {rel(run)} --preset {preset}` "
                 f"(the first {shared} training command(s) are those of `make pretrained`)")
     ends = [i["parent"]["step"] for i in infos[1:]] + [step]
@@ -316,13 +317,13 @@ def soup(results: Path, windows: int, device: str, reuse_eval: bool) -> int:
     from deepfovea_nb.evaluate import evaluate_run, versus
     folder = {p: results / d for d, p in RUNS.items()}
     srcs = [folder[p] / "model.pt" for p in SOUP]
-    if missing := [str(f) for f in srcs if not f.is_file()]:
-        raise SystemExit(f"pretrained: --soup needs the exported generators {missing}; package (or train) those runs "
-                         "first (`python tools/pretrained.py --run <folder> --preset <preset>`)")
     out = results / "pretrained_soup"
     out.mkdir(exist_ok=True)
     model = out / "model.pt"
-    if not reuse_eval: average_generators(srcs, model)
+    if not (missing := [str(f) for f in srcs if not f.is_file()]): average_generators(srcs, model)
+    elif not (reuse_eval and model.is_file()):   # a clone holds neither the unshipped runs' nor the soup's model.pt
+        raise SystemExit(f"pretrained: --soup needs the exported generators {missing}; package (or train) those runs "
+                         "first (`python tools/pretrained.py --run <folder> --preset <preset>`)")
     import torch
     parts = torch.load(model, map_location="cpu", weights_only=True)["averaged"]
     if reuse_eval: ev = json.loads((out / "eval" / "metrics.json").read_text())
