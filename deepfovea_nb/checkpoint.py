@@ -352,7 +352,8 @@ def average_generators(srcs: list[str | Path], dest: str | Path) -> Path:
             raise ValueError(f"{s} holds another generator than {srcs[-1]} (its `generator` config differs); "
                              "only generators of one architecture and skip can be averaged")
         if list(w) != list(ws[-1]) or any(w[k].shape != ws[-1][k].shape or not w[k].is_floating_point() for k in w):
-            raise ValueError(f"{s}: its weights do not match those of {srcs[-1]} name for name and shape for shape")
+            raise ValueError(f"{s}: its weights do not match those of {srcs[-1]} in names and shapes, or are not all "
+                             "floating point (an average of integer buffers means nothing)")
     avg = {k: torch.stack([w[k].float() for w in ws]).mean(0).to(ws[-1][k].dtype) for k in ws[-1]}
     parts = [{"run_id": ck.get("run_id"), "step": ck.get("step"),   # ema: an average (an exported one says so)
               "ema": bool(ck.get("ema")) or _shipped_key(ck, True) == "G_ema"} for ck in cks]
