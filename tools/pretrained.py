@@ -185,6 +185,26 @@ def _per_video(vs: dict) -> str:
         + (f", ΔLPIPS {d['lpips']:+.4f}" if "lpips" in d else "") for v, d in vs["by_video"].items())
 
 
+def rel(p: Path) -> Path:
+    "`p` relative to the repository where it lies inside it, as the READMEs name files."
+    return p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
+
+
+def evaluation(model: Path, out_dir: Path, windows: int, device: str, reuse: bool) -> tuple[dict, list[Path]]:
+    """`evaluate.evaluate_run` of `model` on the first `VAL_FRAMES` frames of each validation clip into `out_dir`
+    (evaluation, files written), or with `reuse` the evaluation `out_dir` already holds (nothing written)."""
+    if reuse: return json.loads((out_dir / "metrics.json").read_text()), []
+    from deepfovea_nb.evaluate import evaluate_run
+    return evaluate_run(model, out_dir=out_dir, device=device, n_windows=windows, max_frames=VAL_FRAMES)
+
+
+def comparisons(ev: dict) -> tuple[dict, dict, list]:
+    "The model against the bar's baseline (`versus`), against each fill of `BESIDE` evaluated, and `bar_check`'s rows."
+    from deepfovea_nb.evaluate import versus
+    vs = versus(ev)
+    return vs, {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}, bar_check(vs)
+
+
 KEYS = ("psnr", "psnr_fovea", "psnr_periphery", "ssim", "lpips", "warp_error", "tOF")   # the README tables' columns
 
 
@@ -228,7 +248,6 @@ def readme(run: Path, model: tuple[float, int, str], ev: dict, vs: dict, info: d
                "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}
     (run / "summary.json").write_text(json.dumps(summary, indent=2))
     (h, w), s = cfg["degrade"]["hr_size"], cfg["degrade"]["scale"]
-    rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p
     infos, folders = [*pinfos, info], [*earlier[len(earlier) - len(pinfos):], run]
     notes = {**{preset: note for preset, _, note in STAGES}, **{p: note for p, (_, note) in FORKS.items()}}
     presets = [RUNS[f.name] for f in folders[:-1]] + [preset]
@@ -314,7 +333,6 @@ def model_facts(run: Path) -> tuple[float, int, str]:
 def soup(results: Path, windows: int, device: str, reuse_eval: bool) -> int:
     "The uniform average of the `SOUP` runs' generators into results/pretrained_soup: model.pt, eval/, README.md."
     from deepfovea_nb.checkpoint import average_generators
-    from deepfovea_nb.evaluate import evaluate_run, versus
     folder = {p: results / d for d, p in RUNS.items()}
     srcs = [folder[p] / "model.pt" for p in SOUP]
     out = results / "pretrained_soup"
@@ -326,16 +344,12 @@ def soup(results: Path, windows: int, device: str, reuse_eval: bool) -> int:
                          "first (`python tools/pretrained.py --run <folder> --preset <preset>`)")
     import torch
     parts = torch.load(model, map_location="cpu", weights_only=True)["averaged"]
-    if reuse_eval: ev = json.loads((out / "eval" / "metrics.json").read_text())
-    else: ev, _ = evaluate_run(model, out_dir=out / "eval", device=device, n_windows=windows, max_frames=VAL_FRAMES)
-    vs = versus(ev)
-    vs_fills = {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}
-    rows, mb = bar_check(vs), model.stat().st_size / 1e6
+    ev, _ = evaluation(model, out / "eval", windows, device, reuse_eval)
+    (vs, vs_fills, rows), mb = comparisons(ev), model.stat().st_size / 1e6
     (out / "summary.json").write_text(json.dumps(
         {"model_mb": round(mb, 3), "frames_evaluated": ev["frames"], "averaged": parts, "vs_st_push_pull": vs,
          "vs_fills": vs_fills, "fills": {b: BESIDE[b] for b in vs_fills},
          "bar": [{"criterion": c, "met": ok, "measured": m} for c, ok, m in rows]}, indent=2))
-    rel = lambda f: f.relative_to(ROOT) if f.is_relative_to(ROOT) else f
 
     def part(p: str, f: Path, d: dict) -> str:
         sm = json.loads((f.parent / "summary.json").read_text()) if (f.parent / "summary.json").is_file() else None
@@ -377,7 +391,7 @@ def main(argv=None) -> int:
     import matplotlib
     matplotlib.use("Agg")
     from deepfovea_nb.checkpoint import export_generator, list_checkpoints
-    from deepfovea_nb.evaluate import evaluate_run, versus
+    from deepfovea_nb.evaluate import versus
     from deepfovea_nb.losses import TERMS
     from deepfovea_nb.train import VAL_CURVES, plot_losses
     run, results = Path(a.run).resolve(), ROOT / "results"
@@ -399,20 +413,14 @@ def main(argv=None) -> int:
     fig.savefig(run / "loss_curves.png", dpi=100)
     samples = sorted((run / "samples").glob("step_*.png"))
     if samples: shutil.copyfile(samples[-1], run / "sample_last.png")
-    if a.reuse_eval: ev, files = json.loads((run / "eval" / "metrics.json").read_text()), []
-    else: ev, files = evaluate_run(model, out_dir=run / "eval", device=a.device, n_windows=a.windows,
-                                   max_frames=VAL_FRAMES)
+    ev, files = evaluation(model, run / "eval", a.windows, a.device, a.reuse_eval)
     if ev["lpips_note"]: print(ev["lpips_note"])
-    vs = versus(ev)
-    vs_fills = {b: versus(ev, b) for b in BESIDE if b in ev["video_mean"]}
-    rows = bar_check(vs)
+    vs, vs_fills, rows = comparisons(ev)
     vs_raw = None
     if facts[2]:   # what the average itself did: the trained weights of the same step, evaluated alike
-        if a.reuse_eval: ev_raw = json.loads((run / "eval_raw" / "metrics.json").read_text())
-        else: ev_raw, _ = evaluate_run(export_generator(run, run / "model_raw.pt", ema=False),
-                                       out_dir=run / "eval_raw", device=a.device, n_windows=a.windows,
-                                       max_frames=VAL_FRAMES)
-        vs_raw = versus(ev_raw)
+        raw = run / "model_raw.pt"
+        if not a.reuse_eval: export_generator(run, raw, ema=False)
+        vs_raw = versus(evaluation(raw, run / "eval_raw", a.windows, a.device, a.reuse_eval)[0])
     (run / "README.md").write_text(readme(run, facts, ev, vs, info, rows, hist, earlier, a.preset, vs_fills, vs_raw))
     for c, ok, m in rows: print(f"pretrained: {'met ' if ok else 'NOT met'}  {c}: {m}")
     print("pretrained: wrote", ", ".join(str(f) for f in [model, run / "README.md", *files] if Path(f).exists()))
