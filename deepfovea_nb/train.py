@@ -438,11 +438,11 @@ def _sample(run: Run, batch: dict, out: Path, step: int, shots: list[list[dict]]
     (out / "samples").mkdir(parents=True, exist_ok=True)
     sample_strip(batch["input"][0, t], pred[0, t].nan_to_num(0.0).clamp(0, 1), batch["label"][0, t],
                  out / "samples" / f"step_{step:07d}.png")
-    out = _scores(pred, batch)
-    if run.G_ema is not None: out.update(_scores(_validate(run, run.G_ema, batch), batch, "_ema"))
-    if shots: out.update(_stream_scores(run, run.G, shots))
-    if shots and run.G_ema is not None: out.update(_stream_scores(run, run.G_ema, shots, "_stream_ema"))
-    return out
+    scores = _scores(pred, batch)
+    if run.G_ema is not None: scores.update(_scores(_validate(run, run.G_ema, batch), batch, "_ema"))
+    if shots: scores.update(_stream_scores(run, run.G, shots))
+    if shots and run.G_ema is not None: scores.update(_stream_scores(run, run.G_ema, shots, "_stream_ema"))
+    return scores
 
 def _on_rank0(world: int, rank: int, fn):
     "`fn()` run on rank 0 only; its result, or its error, reaches every rank."
