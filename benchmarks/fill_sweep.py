@@ -9,8 +9,13 @@ Writes results/fill_sweep.json and results/fill_sweep.md.
 With --stream, the kept-sample fill is also carried from window to window (`sampling.stream_fill`, `stream_keep_<d>`)
 over more windows per shot: where `FILLS["st_push_pull_keep_stream"]`'s decay was chosen; writes
 results/fill_sweep_stream.json and .md instead.
+With --reject, the streamed kept-sample fill with and without history rejection (`reject` sigma, `reject_px` p:
+`stream_reject_<d>_<sigma>_<p>`) over the first 8 windows of every shot: where
+`FILLS["st_push_pull_keep_stream_reject"]`'s settings were chosen (on the training clips); writes
+results/fill_sweep_reject.json and .md.
 Usage: python benchmarks/fill_sweep.py [--windows 2] [--decays 0.5 0.75 0.9]
        python benchmarks/fill_sweep.py --stream --windows 8 --decays 0.5 0.75 0.85 0.9 0.95
+       python benchmarks/fill_sweep.py --reject
 """
 import argparse
 import datetime
@@ -39,6 +44,14 @@ def variants(decays: list[float], stream: bool = False) -> dict[str, dict]:
     return out
 
 
+def reject_variants(decays: list[float], rejects: list[float], pxs: list[int]) -> dict[str, dict]:
+    "name -> stream_fill arguments: the streamed kept-sample fill at each decay, without and with history rejection."
+    out = {"push_pull": {}, **{f"stream_keep_{d:g}": {"keep": True, "decay": d, "stream": True} for d in decays}}
+    out.update({f"stream_reject_{d:g}_{r:g}_{p}": {"keep": True, "decay": d, "stream": True, "reject": r,
+                                                   "reject_px": p} for d in decays for r in rejects for p in pxs})
+    return out
+
+
 def score_shot(cfg, frames: list, name: str, fills: dict[str, dict], n_windows: int, seed: int = 0) -> dict:
     "name -> (psnr, fovea, periphery) of each fill over the first `n_windows` windows of one shot."
     windows, sums, carries, s = list(clip_windows(cfg, frames, name, n_windows, seed)), {}, {}, cfg.degrade.scale
@@ -49,7 +62,9 @@ def score_shot(cfg, frames: list, name: str, fills: dict[str, dict], n_windows: 
         gaze_hr = label_gaze(b, s)
         recs = {k: classical_fill(x, m, s, **a) for k, a in fills.items() if not a.get("stream")}
         for k, a in fills.items():
-            if a.get("stream"): recs[k], carries[k] = stream_fill(x, m, carries.get(k), s, a["decay"], a["keep"])
+            if a.get("stream"):
+                kw = {n: v for n, v in a.items() if n != "stream"}
+                recs[k], carries[k] = stream_fill(x, m, carries.get(k), s, **kw)
         recs["unmasked_bicubic"] = upsample(lr, "bicubic", s)
         for k, y in recs.items():
             fov, per = psnr_by_eccentricity(y, label, gaze_hr, (0, FOVEA_PX, math.inf), valid=vt).mean(0).tolist()
@@ -77,21 +92,38 @@ def main(argv=None) -> int:
     ap.add_argument("--windows", type=int, default=2, help="windows per shot (of 6 frames)")
     ap.add_argument("--decays", type=float, nargs="+", default=[0.5, 0.75, 0.9])
     ap.add_argument("--stream", action="store_true", help="also the kept-sample fill carried across windows")
+    ap.add_argument("--reject", action="store_true", help="the streamed fill with history rejection instead "
+                    "(defaults: --windows 8 --decays 0.75 0.85 0.95)")
+    ap.add_argument("--rejects", type=float, nargs="+", default=[0.1, 0.2, 0.25, 0.3], help="with --reject: sigmas")
+    ap.add_argument("--reject-px", type=int, nargs="+", default=[5, 7, 11], help="with --reject: window sizes")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
-    fills, stem = variants(a.decays, a.stream), "fill_sweep_stream" if a.stream else "fill_sweep"
+    if a.reject:
+        if a.windows == ap.get_default("windows"): a.windows = 8
+        if a.decays == ap.get_default("decays"): a.decays = [0.75, 0.85, 0.95]
+        fills, stem = reject_variants(a.decays, a.rejects, a.reject_px), "fill_sweep_reject"
+    else: fills, stem = variants(a.decays, a.stream), "fill_sweep_stream" if a.stream else "fill_sweep"
     res = {"what": "PSNR (all, fovea < 20 label px, periphery) of classical fills, mean over videos",
            "windows_per_shot": a.windows, "made": datetime.datetime.now(datetime.timezone.utc).isoformat(),
            "machine": platform.platform(), "torch": torch.__version__,
            "train": sweep(False, fills, a.windows), "val": sweep(True, fills, a.windows)}
     (ROOT / "results" / f"{stem}.json").write_text(json.dumps(res, indent=2))
-    lines = ["# Classical fills: decay, and keeping the current sample", "",
-             f"`python benchmarks/fill_sweep.py {'--stream ' if a.stream else ''}--windows {a.windows} --decays "
-             f"{' '.join(f'{d:g}' for d in a.decays)}`: PSNR in dB over valid pixels, the first "
-             f"{a.windows} windows of every shot, mean over videos (shots averaged per video). `st_<d>`: "
-             "spatio-temporal push-pull, recency-weighted mean with decay d; `st_keep_<d>`: the same, each pixel's "
-             "current sample kept" + ("; `stream_keep_<d>`: the same carried from each window to the next, as "
-                                      "a display streaming the video has it." if a.stream else "."), ""]
+    nums = lambda xs: " ".join(f"{v:g}" for v in xs)
+    cmd = (f"python benchmarks/fill_sweep.py {'--reject ' if a.reject else '--stream ' if a.stream else ''}"
+           f"--windows {a.windows} --decays {nums(a.decays)}"
+           + (f" --rejects {nums(a.rejects)} --reject-px {nums(a.reject_px)}" if a.reject else ""))
+    legend = ("`stream_keep_<d>`: the kept-sample spatio-temporal push-pull with decay d carried from each window to "
+              "the next; `stream_reject_<d>_<sigma>_<p>`: the same with its history scaled by exp(-(d/sigma)^2) "
+              "before each frame, d the p x p mean disagreement of the history's and the frame's push-pull "
+              "(`sampling.stream_fill`'s `reject`, `reject_px`)." if a.reject else
+              "`st_<d>`: spatio-temporal push-pull, recency-weighted mean with decay d; `st_keep_<d>`: the same, "
+              "each pixel's current sample kept" + ("; `stream_keep_<d>`: the same carried from each window to the "
+                                                    "next, as a display streaming the video has it." if a.stream
+                                                    else "."))
+    title = "history rejection" if a.reject else "decay, and keeping the current sample"
+    lines = [f"# Classical fills: {title}", "",
+             f"`{cmd}`: PSNR in dB over valid pixels, the first {a.windows} windows of every shot, mean over "
+             f"videos (shots averaged per video). {legend}", ""]
     for split in ("train", "val"):
         m = res[split]["mean_over_videos"]
         lines += [f"## {split} clips ({', '.join(res[split]['videos'])})", "",

@@ -242,6 +242,9 @@ PRESETS["cpu_stream_ema"] = merge(PRESETS["cpu_stream"], {"train": {"steps": 106
 PRESETS["cpu_stream_all"] = merge(PRESETS["cpu_stream_ema"], {"data": {"max_frames": None}})
 PRESETS["cpu_stream_cycle"] = merge(PRESETS["cpu_stream_all"], {"train": {"steps": 13600},
                                                              "optim": {"warmup_from": 10600, "decay": (12400, 13600)}})
+PRESETS["cpu_stream_reject"] = merge(PRESETS["cpu_stream_all"], {
+    "generator": {"skip": "st_push_pull_keep_stream_reject"}, "train": {"steps": 13200},
+    "optim": {"warmup_from": 10600, "decay": (12000, 13200)}})
 PRESETS["cpu_wide"] = merge(PRESETS["cpu_aug"], {"generator": {"sr_channels": (48,)}, "train": {"steps": 8200},
                                               "optim": {"decay": (6200, 8200)}})
 

@@ -299,30 +299,52 @@ def push_pull(values: Tensor, mask: Tensor) -> Tensor:
     return est
 
 # %% ../nbs/00b_sampling.ipynb #a1d6e3f8
-def _st_accumulate(values: Tensor, mask: Tensor, decay: float, keep: bool = False,
-                   carry: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+def _agreement(acc_v: Tensor, acc_w: Tensor, values: Tensor, m: Tensor, reject: float, px: int) -> Tensor:
+    """How far history (N, C, h, w) summed with weights (N, 1, h, w) still agrees with a frame's samples where m:
+    exp(-(d / reject)^2), d the channel mean of |history's - samples' push-pull| over px x px: (N, 1, h, w)."""
+    r = torch.ones_like(acc_w)
+    ok = (acc_w.flatten(1).amax(1) > 0) & (m.flatten(1).amax(1) > 0)   # a fresh stream, or no samples: keep all
+    if not bool(ok.any()): return r
+    hist = push_pull(acc_v[ok] / acc_w[ok].clamp_min(1e-12), acc_w[ok].clamp(max=1))
+    d = F.avg_pool2d(hist - push_pull(values[ok], m[ok]), px, 1, px // 2, count_include_pad=False)
+    r[ok] = torch.exp(-(d.abs().mean(1, keepdim=True) / reject) ** 2)
+    return r
+
+def _st_accumulate(values: Tensor, mask: Tensor, decay: float, keep: bool = False, carry: Tensor | None = None,
+                   reject: float = 0.0, reject_px: int = 7) -> tuple[Tensor, Tensor, Tensor]:
     """Causal recency-weighted samples of (N, T, C, h, w) clips, continuing from `carry` (N, C + 1, h, w) if given:
-    the value and confidence each frame sees, and the carry after the last frame."""
-    acc_v, acc_w, vs, ws = (0, 0, [], []) if carry is None else (*carry.split([values.shape[2], 1], 1), [], [])
+    the value and confidence each frame sees, and the carry after the last frame. `reject` > 0 scales the history
+    down by its `_agreement` with each new frame's samples before adding them (0: keep all of it)."""
+    check_number('reject', reject, 0)
+    if check_number('reject_px', reject_px, 1, integer=True) % 2 == 0:
+        raise ValueError(f"reject_px must be odd (a window centred on each pixel), got {reject_px}")
+    N, _, C, h, w = values.shape
+    acc_v, acc_w = ((values.new_zeros(N, C, h, w), values.new_zeros(N, 1, h, w)) if carry is None
+                    else carry.split([C, 1], 1))
+    vs, ws = [], []
     for t in range(values.shape[1]):
         m = mask[:, t].to(values.dtype).clamp(0, 1)
+        if reject:
+            r = _agreement(acc_v, acc_w, values[:, t], m, reject, reject_px)
+            acc_v, acc_w = r * acc_v, r * acc_w
         acc_v, acc_w = decay * acc_v + m * values[:, t], decay * acc_w + m
         v = acc_v / acc_w.clamp_min(1e-12)
         if keep: v = m * values[:, t] + (1 - m) * v      # a pixel sampled now shows its own sample
         vs.append(v); ws.append(acc_w.clamp(max=1))
     return torch.stack(vs, 1), torch.stack(ws, 1), torch.cat([acc_v, acc_w], 1)
 
-def st_push_pull(values: Tensor, mask: Tensor, decay: float = 0.5, keep: bool = False) -> Tensor:
+def st_push_pull(values: Tensor, mask: Tensor, decay: float = 0.5, keep: bool = False, reject: float = 0.0,
+                 reject_px: int = 7) -> Tensor:
     "Spatio-temporal push-pull of a clip (T, C, h, w) sampled where mask (T, 1, h, w): frame t uses frames s <= t."
     if values.ndim != 4 or tuple(mask.shape) != (values.shape[0], 1, *values.shape[-2:]):
         raise ValueError(f"st_push_pull needs values (T, C, h, w) and mask (T, 1, h, w), got {tuple(values.shape)} "
                          f"and {tuple(mask.shape)}")
     check_number('decay', decay, 0, 1, hi_open=True)
-    v, w, _ = _st_accumulate(values[None], mask[None], decay, check_bool('keep', keep))
+    v, w, _ = _st_accumulate(values[None], mask[None], decay, check_bool('keep', keep), None, reject, reject_px)
     return push_pull(v[0], w[0])
 
 def stream_fill(x: Tensor, mask: Tensor, carry: Tensor | None = None, scale: int = 4, decay: float = 0.5,
-                keep: bool = False) -> tuple[Tensor, Tensor]:
+                keep: bool = False, reject: float = 0.0, reject_px: int = 7) -> tuple[Tensor, Tensor]:
     """Spatio-temporal fill of (..., T, 3, h, w) samples where mask (..., T, 1, h, w), continuing the stream whose
     state after the previous window is `carry` (..., 4, h, w) (None or zeros: a fresh stream)
     -> ((..., T, 3, scale*h, scale*w), the carry after this window)."""
@@ -336,20 +358,22 @@ def stream_fill(x: Tensor, mask: Tensor, carry: Tensor | None = None, scale: int
                          f"expected {(*x.shape[:-4], C + 1, h, w)} (None starts a fresh stream)")
     xs, ms = x.reshape(-1, T, C, h, w), mask.reshape(-1, T, 1, h, w)
     cs = None if carry is None else carry.reshape(-1, C + 1, h, w).to(x)
-    v, wt, cs = _st_accumulate(xs, ms, decay, check_bool('keep', keep), cs)
+    v, wt, cs = _st_accumulate(xs, ms, decay, check_bool('keep', keep), cs, reject, reject_px)
     filled = upsample(push_pull(v.flatten(0, 1), wt.flatten(0, 1)), 'bicubic', scale)
     return filled.reshape(*x.shape[:-2], scale * h, scale * w), cs.reshape(*x.shape[:-4], C + 1, h, w)
 
 def classical_fill(x: Tensor, mask: Tensor, scale: int = 4, temporal: bool = False, decay: float = 0.5,
-                   keep: bool = False) -> Tensor:
+                   keep: bool = False, reject: float = 0.0, reject_px: int = 7) -> Tensor:
     "(..., T, 3, h, w) samples where mask (..., T, 1, h, w) → (..., T, 3, scale*h, scale*w): (st_)push_pull, bicubic."
     check_number('decay', decay, 0, 1, hi_open=True)
-    return stream_fill(x, mask, None, scale, decay if temporal else 0.0, keep)[0]
+    return stream_fill(x, mask, None, scale, decay if temporal else 0.0, keep, reject, reject_px)[0]
 
 # %% ../nbs/00b_sampling.ipynb #c60a3394
 FILLS: dict[str, dict] = {"push_pull": {}, "st_push_pull": {"temporal": True},
                           "st_push_pull_keep": {"temporal": True, "keep": True, "decay": 0.75},
-                          "st_push_pull_keep_stream": {"temporal": True, "keep": True, "decay": 0.75, "stream": True}}
+                          "st_push_pull_keep_stream": {"temporal": True, "keep": True, "decay": 0.75, "stream": True},
+                          "st_push_pull_keep_stream_reject": {"temporal": True, "keep": True, "decay": 0.85,
+                                                              "stream": True, "reject": 0.2, "reject_px": 7}}
 
 def streams(name: str) -> bool:
     "Whether the fill `FILLS[name]` carries its samples from one window to the next (`named_fill`'s `carry`)."
@@ -360,7 +384,9 @@ def named_fill(x: Tensor, mask: Tensor, name: str, scale: int = 4,
                carry: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
     """The fill `FILLS[name]` of (..., T, 3, h, w) samples where mask (..., T, 1, h, w) -> ((..., T, 3, scale*h,
     scale*w), the carry for the next window: `stream_fill`'s if the fill `streams`, else None)."""
-    if streams(name): return stream_fill(x, mask, carry, scale, FILLS[name]["decay"], FILLS[name]["keep"])
+    if streams(name):
+        a = {k: v for k, v in FILLS[name].items() if k not in ("temporal", "stream")}
+        return stream_fill(x, mask, carry, scale, **a)
     if carry is not None: raise ValueError(f"the fill {name!r} starts afresh in every window: it takes no carry")
     return classical_fill(x, mask, scale, **FILLS[name]), None
 

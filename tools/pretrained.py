@@ -73,7 +73,13 @@ FORKS = {  # runs tried, forked from a stage or another fork: preset -> (run fol
     "cpu_stream_cycle": ("pretrained_cycle",
                          "the same continued from its last checkpoint (critics, optimisers and the average included) "
                          "for 3000 more steps on the same data, a second cycle of the learning rates: warmed up again "
-                         "over 200 steps, full, then decaying to a tenth over the last 1200 steps")}
+                         "over 200 steps, full, then decaying to a tenth over the last 1200 steps"),
+    "cpu_stream_reject": ("pretrained_reject",
+                          "the same with the residual over the streamed fill that rejects stale history (`generator."
+                          "skip` `st_push_pull_keep_stream_reject`: the history scaled down where the new frame's "
+                          "samples disagree with it, decay 0.85), continued from its last checkpoint (critics, "
+                          "optimisers and the average included) for 2600 more steps: warmed up again over 200 steps, "
+                          "full, then decaying to a tenth over the last 1200 steps")}
 RUNS = {**{d: p for p, d, _ in STAGES}, **{d: p for p, (d, _) in FORKS.items()}}   # run folder -> preset
 FROM_MODEL = {"cpu_ema", "cpu_stream_ema", "cpu_stream_all"}   # presets that start from the previous run's model.pt
 VAL_FRAMES = 150   # every run is evaluated on the first 150 frames of each validation clip, whatever it trained on
@@ -81,7 +87,9 @@ SOUP = ("cpu_stream", "cpu_stream_ema", "cpu_stream_all", "cpu_stream_cycle")   
 BAR = {"psnr": 1.0}   # the model must beat the spatio-temporal push-pull fill by this many dB (mean over videos)
 BESIDE = {  # classical fills reported beside the bar's baseline: name -> what it is
     "st_push_pull_keep_bicubic": "the spatio-temporal fill that keeps each pixel's current sample",
-    "st_push_pull_keep_stream_bicubic": "the same fill carried across windows, as the model carries its state"}
+    "st_push_pull_keep_stream_bicubic": "the same fill carried across windows, as the model carries its state",
+    "st_push_pull_keep_stream_reject_bicubic": "the same with its history scaled down where a new frame's samples "
+                                               "disagree with it"}
 
 
 def bar_check(vs: dict) -> list[tuple[str, bool, str]]:
