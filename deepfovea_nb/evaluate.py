@@ -140,9 +140,8 @@ def evaluate_videos(G: RecurrentUNet | None, cfg: RunConfig, source: str | Path 
             "lpips_note": note, "clips": seqs[0]["clips"]}
 
 # %% ../nbs/06_evaluate.ipynb #0b67c39d
-ORDER = ("model", "st_push_pull_bicubic", "st_push_pull_keep_bicubic", "st_push_pull_keep_stream_bicubic",
-         "st_push_pull_keep_stream_reject_bicubic", "push_pull_bicubic", "masked_bicubic", "masked_bilinear",
-         "unmasked_bicubic")
+ORDER = ("model", *(f"{n}_bicubic" for n, a in FILLS.items() if a.get("temporal")),   # the bar's baseline first
+         "push_pull_bicubic", "masked_bicubic", "masked_bilinear", "unmasked_bicubic")
 
 def metrics_table(ev: dict) -> str:
     "A markdown table of the evaluation: one row per method."
